@@ -1,0 +1,34 @@
+import pytest
+from django.contrib.auth.models import Group
+
+from tests.warehouse.factories import UserFactory
+
+
+def _user_in(role: str, username: str):
+    user = UserFactory(username=username)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def staff_user(db):
+    """A member of "Warehouse staff": books stock."""
+    return _user_in("Warehouse staff", "stella")
+
+
+@pytest.fixture
+def clerk_user(db):
+    """A member of "Billing clerk": reads stock, keeps contacts."""
+    return _user_in("Billing clerk", "carl")
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def clerk_client(client, clerk_user):
+    client.force_login(clerk_user)
+    return client

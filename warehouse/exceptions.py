@@ -1,0 +1,54 @@
+"""Domain errors of the warehouse: services raise them, views show them on the form."""
+
+from decimal import Decimal
+
+
+class WarehouseError(Exception):
+    field = None  # the form field the message belongs to; None: the whole form
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InsufficientStock(WarehouseError):
+    field = "quantity"
+
+    def __init__(self, *, product, location, available: Decimal, requested: Decimal, reserved=None):
+        self.product = product
+        self.location = location
+        self.available = available
+        self.requested = requested
+        detail = f", {fmt(reserved)} of it reserved" if reserved else ""
+        super().__init__(
+            f"Not enough {product.sku} ({product.name}) in {location}: "
+            f"{fmt(available)} available{detail}, {fmt(requested)} asked."
+        )
+
+
+class InvalidQuantity(WarehouseError):
+    field = "quantity"
+
+
+class InvalidLocation(WarehouseError):
+    field = "location"
+
+
+class InvalidDestination(WarehouseError):
+    field = "destination"
+
+
+class InvalidSerials(WarehouseError):
+    field = "serials"
+
+
+class InactiveProduct(WarehouseError):
+    field = "product"
+
+
+def fmt(quantity: Decimal | None) -> str:
+    """A quantity without trailing zeros: 12.500 → 12.5, 3.000 → 3."""
+    if quantity is None:
+        return "0"
+    text = f"{quantity:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

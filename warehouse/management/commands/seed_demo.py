@@ -1,0 +1,292 @@
+"""Demo data for a first look: a living warehouse, built through the services."""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from warehouse import selectors, services
+from warehouse.exceptions import WarehouseError
+from warehouse.models import Location, Party, Product
+
+DEMO_USERS = [
+    # username, password, role (None: superuser)
+    ("admin", "admin", None),
+    ("staff", "staff", "Warehouse staff"),
+    ("clerk", "clerk", "Billing clerk"),
+]
+
+PRODUCTS = [
+    # sku, name, unit, traceable, unit cost
+    ("CAB-CAT6", "Cat 6 network cable, grey", "m", False, "0.42"),
+    ("CAB-HDMI-2", "HDMI cable 2 m", "pcs", False, "3.90"),
+    ("CAB-USBC-1", "USB-C cable 1 m", "pcs", False, "2.70"),
+    ("CAB-PWR-EU", "Power cord, EU plug", "pcs", False, "1.80"),
+    ("CON-RJ45", "RJ45 connector (box of 100)", "box", False, "11.50"),
+    ("ACC-TIES", "Cable ties (box of 500)", "box", False, "6.20"),
+    ("ACC-BRKT-W", "Wall bracket for access points", "pcs", False, "4.10"),
+    ("ACC-PSU-24", "24 V power supply", "pcs", False, "8.60"),
+    ("ACC-SFP-1G", "SFP module 1G LX", "pcs", False, "14.00"),
+    ("ACC-PASTE", "Thermal paste", "pcs", False, "3.20"),
+    ("ACC-LBL", "Label roll 62 mm", "pcs", False, "9.90"),
+    ("FIB-SM-DROP", "Single-mode fibre drop cable", "m", False, "0.65"),
+    ("RTR-HAP-AX2", "Router hAP ax2", "pcs", True, "68.00"),
+    ("RTR-LTE-4G", "4G LTE router", "pcs", True, "112.00"),
+    ("SW-24P-POE", "Switch 24 ports PoE", "pcs", True, "289.00"),
+    ("AP-WIFI6", "Wi-Fi 6 access point", "pcs", True, "97.00"),
+    ("ONT-GPON", "GPON ONT modem", "pcs", True, "41.00"),
+    ("PHN-IP-T46", "IP desk phone", "pcs", True, "79.00"),
+    ("POS-TERM-A8", "Card payment terminal", "pcs", True, "215.00"),
+    ("LTP-T14", 'Laptop 14" business', "pcs", True, "780.00"),
+    ("MON-24", 'Monitor 24" IPS', "pcs", True, "129.00"),
+    ("UPS-1500", "UPS 1500 VA", "pcs", True, "238.00"),
+]
+
+PARTIES = [
+    ("merchant", "Nordic Telecom Supply"),
+    ("merchant", "Baltic Repairs & Service"),
+    ("merchant", "Metro Electronics Wholesale"),
+    ("contact", "Anna Lindqvist"),
+    ("contact", "Café Aurora"),
+    ("contact", "Harbour Dental Clinic"),
+    ("contact", "Jonas Berg"),
+    ("contact", "Greenfield School"),
+]
+
+SUPPLIERS = ["Nordic Telecom Supply", "Metro Electronics Wholesale", "CableWorld GmbH"]
+
+
+class Command(BaseCommand):
+    help = "Load demo data (warehouses, products, parties, movements) and demo users."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when products exist already."
+        )
+        parser.add_argument("--seed", type=int, default=42, help="Random seed (reproducible).")
+
+    def handle(self, *args, if_empty=False, seed=42, **options):
+        users = self.users_ensure()
+        if if_empty and Product.objects.exists():
+            self.stdout.write("Demo data: the database has products already, left as it is.")
+        else:
+            with transaction.atomic():
+                self.seed(random.Random(seed), users["staff"])
+            self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self.credentials_print(users)
+
+    def users_ensure(self):
+        User = get_user_model()
+        users = {}
+        for username, password, role in DEMO_USERS:
+            user, created = User.objects.get_or_create(username=username)
+            if created:
+                user.set_password(password)
+                user.is_superuser = user.is_staff = role is None
+                user.save()
+                if role:
+                    user.groups.add(Group.objects.get(name=role))
+            users[username] = user
+        return users
+
+    def credentials_print(self, users):
+        lines = []
+        for username, password, role in DEMO_USERS:
+            if users[username].check_password(password):
+                lines.append(f"  {username} / {password}   ({role or 'superuser'})")
+        if lines:
+            self.stdout.write("Log in at http://127.0.0.1:8000 with:\n" + "\n".join(lines))
+
+    def seed(self, rng: random.Random, actor):
+        now = timezone.now().replace(microsecond=0)
+        start = now - timedelta(days=60)
+
+        main = services.warehouse_create(
+            code="main", name="Main warehouse", address="Harbour Rd 12"
+        )
+        north = services.warehouse_create(code="north", name="North depot", address="Mill St 3")
+        locations = {"main": [], "north": []}
+        for wh, prefix, rows in ((main, "A", 4), (north, "N", 2)):
+            stock = Location.objects.get(warehouse=wh, code="STOCK")
+            locations[wh.code].append(stock)
+            for row in range(1, rows + 1):
+                for shelf in (1, 2):
+                    locations[wh.code].append(
+                        Location.objects.create(
+                            warehouse=wh,
+                            code=f"{prefix}-{row:02d}-{shelf}",
+                            name=f"Aisle {prefix}{row}, shelf {shelf}",
+                            kind=Location.Kind.STORAGE,
+                        )
+                    )
+        incoming = {
+            wh.code: Location.objects.create(
+                warehouse=wh, code="IN", name="Goods receipt", kind=Location.Kind.INCOMING
+            )
+            for wh in (main, north)
+        }
+        quarantine = {
+            wh.code: Location.objects.create(
+                warehouse=wh, code="QA", name="Quarantine cage", kind=Location.Kind.QUARANTINE
+            )
+            for wh in (main, north)
+        }
+
+        for kind, name in PARTIES:
+            Party.objects.create(kind=kind, name=name, email=_email(name))
+
+        products = []
+        for sku, name, unit, traceable, cost in PRODUCTS:
+            products.append(
+                (Product.objects.create(sku=sku, name=name, unit=unit, traceable=traceable), cost)
+            )
+
+        self.serial_counter = 1000
+        for day in range(60):
+            if day % 4 == 0:
+                self.delivery(
+                    rng,
+                    day // 4,
+                    start + timedelta(days=day, hours=7),
+                    products,
+                    actor,
+                    locations,
+                    incoming,
+                )
+            self.work(
+                rng,
+                day,
+                start + timedelta(days=day, hours=rng.randint(9, 17)),
+                products,
+                actor,
+                locations,
+                quarantine,
+            )
+
+    def delivery(self, rng, delivery, when, products, actor, locations, incoming):
+        """A supplier's delivery of several products."""
+        wh_code = "main" if delivery % 3 else "north"
+        location = rng.choice(locations[wh_code][:3]) if delivery % 4 else incoming[wh_code]
+        lines = []
+        for product, cost in rng.sample(products, 5):
+            unit_cost = (Decimal(cost) * Decimal(rng.uniform(0.9, 1.1))).quantize(Decimal("0.01"))
+            if product.traceable:
+                count = rng.randint(2, 6)
+                serials = []
+                for _ in range(count):
+                    self.serial_counter += 1
+                    serials.append(f"{product.sku.split('-')[0]}{self.serial_counter:07d}")
+                lines.append(
+                    services.StockInLine(
+                        product=product,
+                        quantity=Decimal(count),
+                        unit_cost=unit_cost,
+                        serials=tuple(serials),
+                    )
+                )
+            else:
+                quantity = Decimal(
+                    rng.choice([50, 100, 250, 500]) if product.unit == "m" else rng.randint(5, 60)
+                )
+                lines.append(
+                    services.StockInLine(product=product, quantity=quantity, unit_cost=unit_cost)
+                )
+        services.stock_in(
+            actor=actor,
+            location=location,
+            lines=lines,
+            supplier=rng.choice(SUPPLIERS),
+            reference=f"DN-{2600 + delivery}",
+            now=when,
+        )
+
+    def work(self, rng, step, when, products, actor, locations, quarantine):
+        """Day-to-day work: put-away, moves, isolations, removals, counts."""
+        product, _ = rng.choice(products)
+        positions = list(
+            product.positions.filter(
+                quantity__gt=0, location_kind__in=Location.REAL_KINDS
+            ).select_related("location__warehouse")
+        )
+        if not positions:
+            return
+        position = rng.choice(positions)
+        source = position.location
+        serials = _serials_at(product, source) if product.traceable else []
+        quantity = (
+            None
+            if product.traceable
+            else max(Decimal(1), (position.quantity / 3).quantize(Decimal(1)))
+        )
+        pick = serials[: rng.randint(1, max(1, len(serials) // 2))] if serials else []
+        try:
+            if source.kind == Location.Kind.INCOMING:
+                services.stock_move(
+                    actor=actor,
+                    product=product,
+                    source=source,
+                    destination=rng.choice(locations[source.warehouse.code][1:]),
+                    quantity=quantity,
+                    serials=pick,
+                    reason="Put away",
+                    now=when,
+                )
+            elif step % 7 == 0 and source.kind == Location.Kind.STORAGE:
+                services.stock_isolate(
+                    actor=actor,
+                    product=product,
+                    location=source,
+                    quarantine=quarantine[source.warehouse.code],
+                    quantity=quantity and min(quantity, Decimal(2)),
+                    serials=pick[:1],
+                    reason=rng.choice(["Damaged box", "Returned faulty", "Awaiting test"]),
+                    now=when,
+                )
+            elif step % 9 == 0:
+                services.stock_remove(
+                    actor=actor,
+                    product=product,
+                    location=source,
+                    quantity=quantity and min(quantity, Decimal(1)),
+                    serials=pick[:1],
+                    reason=rng.choice(["Scrapped", "Lost in transit", "Used for repair"]),
+                    now=when,
+                )
+            elif step % 11 == 0 and not product.traceable:
+                services.stock_adjust(
+                    actor=actor,
+                    product=product,
+                    location=source,
+                    counted=position.quantity + rng.choice([-2, -1, 1, 3]),
+                    reason="Monthly stocktake",
+                    now=when,
+                )
+            else:
+                others = [loc for loc in locations[source.warehouse.code] if loc != source]
+                services.stock_move(
+                    actor=actor,
+                    product=product,
+                    source=source,
+                    destination=rng.choice(others),
+                    quantity=quantity,
+                    serials=pick,
+                    reason="Re-slotting",
+                    now=when,
+                )
+        except WarehouseError as exc:  # a random step may ask too much: skip it
+            self.stderr.write(f"demo step {step} skipped: {exc.message}")
+
+
+def _serials_at(product, location):
+    return selectors.serials_at(product=product, location=location)
+
+
+def _email(name: str) -> str:
+    return "".join(c for c in name.lower().replace(" ", ".") if c.isalnum() or c == ".") + (
+        "@example.com"
+    )

@@ -1,0 +1,301 @@
+"""Products, parties, warehouses, locations, the movement ledger and its projection.
+
+The ledger (`Movement`) is the truth; `StockPosition` and `WarehouseStock`
+are projections written in the same transaction by `warehouse.services`.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+QUANTITY = {"max_digits": 14, "decimal_places": 3}
+MONEY = {"max_digits": 14, "decimal_places": 4}
+ZERO = Decimal("0")
+
+
+class Product(models.Model):
+    class Unit(models.TextChoices):
+        PIECE = "pcs", "pieces"
+        METRE = "m", "metres"
+        KILOGRAM = "kg", "kilograms"
+        LITRE = "l", "litres"
+        BOX = "box", "boxes"
+
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    traceable = models.BooleanField(
+        default=False, help_text="Each unit has its own serial number (a device)."
+    )
+    unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.PIECE)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(traceable=True) | Q(unit="pcs"),
+                name="product_traceable_counted_in_pieces",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.sku} · {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("warehouse:product_detail", args=[self.pk])
+
+
+class Party(models.Model):
+    """Someone other than the business who can buy, rent or own goods."""
+
+    class Kind(models.TextChoices):
+        CONTACT = "contact", "Contact"
+        MERCHANT = "merchant", "Merchant / service provider"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CONTACT)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    address = models.TextField(blank=True)
+    vat_number = models.CharField("VAT number", max_length=32, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "parties"
+        indexes = [models.Index(fields=["kind", "name"])]
+
+    def __str__(self):
+        return self.name
+
+
+class Warehouse(models.Model):
+    code = models.SlugField(max_length=16, unique=True)
+    name = models.CharField(max_length=120)
+    address = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class Location(models.Model):
+    """A real place in a warehouse, or a virtual one standing for the world outside."""
+
+    class Kind(models.TextChoices):
+        STORAGE = "storage", "Storage"
+        INCOMING = "incoming", "Incoming"
+        QUARANTINE = "quarantine", "Quarantine"
+        SUPPLIER = "supplier", "Supplier (virtual)"
+        ADJUSTMENT = "adjustment", "Adjustment (virtual)"
+        DISPATCHED = "dispatched", "Dispatched (virtual)"
+        RENTED = "rented", "Rented (virtual)"
+        SOLD = "sold", "Sold (virtual)"
+        INSTALLED = "installed", "Installed (virtual)"
+
+    REAL_KINDS = (Kind.STORAGE, Kind.INCOMING, Kind.QUARANTINE)
+    VIRTUAL_KINDS = (
+        Kind.SUPPLIER,
+        Kind.ADJUSTMENT,
+        Kind.DISPATCHED,
+        Kind.RENTED,
+        Kind.SOLD,
+        Kind.INSTALLED,
+    )
+    # Virtual sources: goods come from there without ever having been there,
+    # so their positions go below zero (Σ in − Σ out of the ledger).
+    SOURCE_KINDS = (Kind.SUPPLIER, Kind.ADJUSTMENT)
+
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="locations")
+    code = models.CharField(max_length=32)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STORAGE)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["warehouse__code", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["warehouse", "code"], name="location_code_unique"),
+            # Target of the (location, kind) foreign key of stock positions.
+            models.UniqueConstraint(fields=["id", "kind"], name="location_id_kind_unique"),
+            # One virtual location of each virtual kind per warehouse.
+            models.UniqueConstraint(
+                fields=["warehouse", "kind"],
+                condition=Q(
+                    kind__in=["supplier", "adjustment", "dispatched", "rented", "sold", "installed"]
+                ),
+                name="location_virtual_kind_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.warehouse.code}/{self.code}"
+
+    @property
+    def is_real(self) -> bool:
+        return self.kind in self.REAL_KINDS
+
+
+class Movement(models.Model):
+    """One immutable line of the double-entry ledger.
+
+    The database refuses UPDATE and DELETE on this table (trigger
+    `movement_append_only`): a mistake is corrected by a new movement.
+    """
+
+    class Action(models.TextChoices):
+        ADD = "add", "Stock-in"
+        REMOVE = "remove", "Remove"
+        MOVE = "move", "Move"
+        ISOLATE = "isolate", "Isolate"
+        ADJUST_UP = "adjust_up", "Adjustment up"
+        ADJUST_DOWN = "adjust_down", "Adjustment down"
+        ASSEMBLE = "assemble", "Assemble"
+        DISASSEMBLE = "disassemble", "Disassemble"
+        DISPATCH = "dispatch", "Dispatch"
+        UNDISPATCH = "undispatch", "Dispatch undone"
+        SELL = "sell", "Sell"
+        RENT = "rent", "Rent"
+        RETURN_RENTAL = "return_rental", "Rental return"
+        RETURN = "return", "Return (credit note)"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    quantity = models.DecimalField(**QUANTITY)
+    source = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements_out")
+    destination = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements_in")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    unit_cost = models.DecimalField(**MONEY, default=ZERO)
+    serial = models.CharField(
+        max_length=128, blank=True, help_text="The device's serial number, for traceable products."
+    )
+    supplier = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    # A plain reference to the document that caused it ("ORD-000042"): lower
+    # apps never point at higher ones with a foreign key.
+    reference = models.CharField(max_length=64, blank=True)
+    batch = models.UUIDField(
+        null=True, blank=True, help_text="Groups the movements booked together."
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="movements",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("book_stock", "Can book stock in, out and between locations")]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="movement_quantity_positive"),
+            models.CheckConstraint(
+                condition=~Q(source=F("destination")), name="movement_distinct_locations"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_cost__gte=0), name="movement_unit_cost_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["product", "created_at"], name="movement_product_created"),
+            models.Index(fields=["action", "created_at"], name="movement_action_created"),
+            models.Index(fields=["batch"], name="movement_batch"),
+            models.Index(fields=["reference"], name="movement_reference"),
+            models.Index(fields=["serial"], name="movement_serial"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.quantity} × {self.product.sku}"
+
+    @property
+    def value(self) -> Decimal:
+        return self.quantity * self.unit_cost
+
+
+class StockPosition(models.Model):
+    """Cached quantity of a product in a location: Σ in − Σ out of the ledger."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="positions")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="positions")
+    # Copied from the location and kept equal by a composite foreign key
+    # (location_id, location_kind) → location (id, kind), so the check below
+    # can tell real locations from virtual ones.
+    location_kind = models.CharField(max_length=16, choices=Location.Kind.choices)
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="positions")
+    quantity = models.DecimalField(**QUANTITY, default=ZERO)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "location"], name="stockposition_product_location_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0) | Q(location_kind__in=["supplier", "adjustment"]),
+                name="stockposition_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["location", "product"], name="stockposition_location")]
+
+    def __str__(self):
+        return f"{self.product.sku} @ {self.location}: {self.quantity}"
+
+
+class WarehouseStock(models.Model):
+    """Cached balance of a product in a warehouse, written with every movement."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stocks")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stocks")
+    in_hand = models.DecimalField(
+        **QUANTITY, default=ZERO, help_text="Storage + incoming + quarantine."
+    )
+    in_storage = models.DecimalField(**QUANTITY, default=ZERO)
+    reserved = models.DecimalField(**QUANTITY, default=ZERO)
+    dispatched = models.DecimalField(**QUANTITY, default=ZERO)
+    rented = models.DecimalField(**QUANTITY, default=ZERO)
+    average_cost = models.DecimalField(**MONEY, default=ZERO)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "warehouse"], name="warehousestock_product_warehouse_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(in_storage__gte=0) & Q(in_hand__gte=F("in_storage")),
+                name="warehousestock_in_hand_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0) & Q(reserved__lte=F("in_storage")),
+                name="warehousestock_reserved_within_storage",
+            ),
+            models.CheckConstraint(
+                condition=Q(dispatched__gte=0) & Q(rented__gte=0),
+                name="warehousestock_out_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(average_cost__gte=0), name="warehousestock_average_cost_not_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["warehouse", "product"], name="warehousestock_warehouse")]
+
+    def __str__(self):
+        return f"{self.product.sku} in {self.warehouse.code}"
+
+    @property
+    def available(self) -> Decimal:
+        return self.in_storage - self.reserved
+
+    @property
+    def ownership(self) -> Decimal:
+        return self.in_hand + self.dispatched + self.rented

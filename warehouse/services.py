@@ -1,0 +1,579 @@
+"""Every write to the warehouse: one function per business action.
+
+All of them go through `movements_book`, the single writer of the ledger and
+its projection. It runs in one transaction, creates the cached rows it needs,
+locks them in a fixed order (the product × warehouse rows sorted by product
+id then warehouse id, then the product × location rows sorted by product id
+then location id) so two requests cannot deadlock, checks every rule, then
+writes ledger rows, positions and warehouse balances together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .exceptions import (
+    InactiveProduct,
+    InsufficientStock,
+    InvalidDestination,
+    InvalidLocation,
+    InvalidQuantity,
+    InvalidSerials,
+    WarehouseError,
+    fmt,
+)
+from .models import ZERO, Location, Movement, Product, StockPosition, Warehouse, WarehouseStock
+from .selectors import serial_places
+
+Kind = Location.Kind
+Action = Movement.Action
+
+# Where a kind of location counts in the product × warehouse balance.
+_BALANCE_COLUMNS = {
+    Kind.STORAGE: ("in_hand", "in_storage"),
+    Kind.INCOMING: ("in_hand",),
+    Kind.QUARANTINE: ("in_hand",),
+    Kind.DISPATCHED: ("dispatched",),
+    Kind.RENTED: ("rented",),
+}
+# Goods in these locations are owned by the business (and carry its average cost).
+OWNED_KINDS = frozenset(_BALANCE_COLUMNS)
+COST_PLACES = Decimal("0.0001")
+
+
+@dataclass
+class MovementSpec:
+    """One movement to book; `movements_book` fills in the unit cost when it is None."""
+
+    product: Product
+    source: Location
+    destination: Location
+    quantity: Decimal
+    action: str
+    unit_cost: Decimal | None = None
+    serial: str = ""
+    reason: str = ""
+    reference: str = ""
+    supplier: str = ""
+
+
+@dataclass(frozen=True)
+class StockInLine:
+    product: Product
+    quantity: Decimal
+    unit_cost: Decimal
+    serials: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --------------------------------------------------------------------------- virtual locations
+
+
+def warehouse_create(*, code: str, name: str, address: str = "") -> Warehouse:
+    """A warehouse with its virtual locations and one storage location."""
+    with transaction.atomic():
+        warehouse = Warehouse.objects.create(code=code, name=name, address=address)
+        virtual_locations_ensure(warehouse=warehouse)
+        Location.objects.create(
+            warehouse=warehouse, code="STOCK", name="Main storage", kind=Kind.STORAGE
+        )
+    return warehouse
+
+
+def virtual_locations_ensure(*, warehouse: Warehouse) -> dict[str, Location]:
+    """The warehouse's virtual locations (supplier, adjustment, ...), created if missing."""
+    existing = {
+        loc.kind: loc
+        for loc in Location.objects.filter(warehouse=warehouse, kind__in=Location.VIRTUAL_KINDS)
+    }
+    missing = [
+        Location(warehouse=warehouse, code=f"~{kind.upper()}", name=kind.label, kind=kind)
+        for kind in Location.VIRTUAL_KINDS
+        if kind not in existing
+    ]
+    if missing:
+        Location.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {
+            loc.kind: loc
+            for loc in Location.objects.filter(warehouse=warehouse, kind__in=Location.VIRTUAL_KINDS)
+        }
+    return existing
+
+
+def virtual_location(*, warehouse: Warehouse | int, kind: str) -> Location:
+    warehouse_id = warehouse if isinstance(warehouse, int) else warehouse.pk
+    try:
+        return Location.objects.select_related("warehouse").get(
+            warehouse_id=warehouse_id, kind=kind
+        )
+    except Location.DoesNotExist:
+        warehouse = Warehouse.objects.get(pk=warehouse_id)
+        return virtual_locations_ensure(warehouse=warehouse)[kind]
+
+
+# --------------------------------------------------------------------------- business actions
+
+
+@transaction.atomic
+def stock_in(
+    *,
+    actor,
+    location: Location,
+    lines: Sequence[StockInLine],
+    supplier: str = "",
+    reference: str = "",
+    reason: str = "",
+    now: datetime | None = None,
+) -> list[Movement]:
+    """Book goods from a supplier into a storage or incoming location, all lines or none.
+
+    Each line recomputes the product's moving average cost in the warehouse.
+    A traceable product needs one serial number per unit.
+    """
+    if location.kind not in (Kind.STORAGE, Kind.INCOMING):
+        raise InvalidLocation(f"Goods are booked into storage or incoming, not into {location}.")
+    if not lines:
+        raise InvalidQuantity("Add at least one product to book.")
+    supplier_location = virtual_location(warehouse=location.warehouse_id, kind=Kind.SUPPLIER)
+    specs = []
+    for line in lines:
+        if line.unit_cost is None or line.unit_cost < 0:
+            raise WarehouseError(f"The unit cost of {line.product.sku} cannot be negative.")
+        for serial, quantity in _units(line.product, line.quantity, line.serials):
+            specs.append(
+                MovementSpec(
+                    product=line.product,
+                    source=supplier_location,
+                    destination=location,
+                    quantity=quantity,
+                    action=Action.ADD,
+                    unit_cost=line.unit_cost,
+                    serial=serial,
+                    reason=reason,
+                    reference=reference,
+                    supplier=supplier,
+                )
+            )
+    _serials_check_new(specs)
+    return movements_book(specs=specs, actor=actor, now=now)
+
+
+@transaction.atomic
+def stock_remove(
+    *,
+    actor,
+    product: Product,
+    location: Location,
+    quantity: Decimal | None = None,
+    serials: Sequence[str] = (),
+    reason: str,
+    now: datetime | None = None,
+) -> list[Movement]:
+    """Take goods out of a real location for good (scrapped, lost, used up)."""
+    if not location.is_real:
+        raise InvalidLocation(f"Goods can only be removed from a real location, not {location}.")
+    if not reason.strip():
+        raise WarehouseError("Say why the goods are removed.")
+    loss = virtual_location(warehouse=location.warehouse_id, kind=Kind.ADJUSTMENT)
+    return _book_units(
+        actor=actor,
+        product=product,
+        source=location,
+        destination=loss,
+        quantity=quantity,
+        serials=serials,
+        action=Action.REMOVE,
+        reason=reason,
+        now=now,
+    )
+
+
+@transaction.atomic
+def stock_move(
+    *,
+    actor,
+    product: Product,
+    source: Location,
+    destination: Location,
+    quantity: Decimal | None = None,
+    serials: Sequence[str] = (),
+    reason: str = "",
+    now: datetime | None = None,
+) -> list[Movement]:
+    """Move goods between two real locations, in one warehouse or across two."""
+    if not source.is_real:
+        raise InvalidLocation(f"Goods can only be moved from a real location, not {source}.")
+    if not destination.is_real:
+        raise InvalidDestination(f"Goods can only be moved to a real location, not {destination}.")
+    if source.pk == destination.pk:
+        raise InvalidDestination("The destination is the location the goods are already in.")
+    return _book_units(
+        actor=actor,
+        product=product,
+        source=source,
+        destination=destination,
+        quantity=quantity,
+        serials=serials,
+        action=Action.MOVE,
+        reason=reason,
+        now=now,
+    )
+
+
+@transaction.atomic
+def stock_isolate(
+    *,
+    actor,
+    product: Product,
+    location: Location,
+    quarantine: Location,
+    quantity: Decimal | None = None,
+    serials: Sequence[str] = (),
+    reason: str,
+    now: datetime | None = None,
+) -> list[Movement]:
+    """Put goods from storage into quarantine (damaged, suspect, awaiting a test)."""
+    if location.kind != Kind.STORAGE:
+        raise InvalidLocation(f"Only goods in storage can be isolated; {location} is not storage.")
+    if quarantine.kind != Kind.QUARANTINE:
+        raise InvalidDestination(f"{quarantine} is not a quarantine location.")
+    if quarantine.warehouse_id != location.warehouse_id:
+        raise InvalidDestination("The quarantine must be in the same warehouse as the goods.")
+    if not reason.strip():
+        raise WarehouseError("Say why the goods are isolated.")
+    return _book_units(
+        actor=actor,
+        product=product,
+        source=location,
+        destination=quarantine,
+        quantity=quantity,
+        serials=serials,
+        action=Action.ISOLATE,
+        reason=reason,
+        now=now,
+    )
+
+
+@transaction.atomic
+def stock_adjust(
+    *,
+    actor,
+    product: Product,
+    location: Location,
+    counted: Decimal,
+    reason: str,
+    unit_cost: Decimal | None = None,
+    now: datetime | None = None,
+) -> Movement | None:
+    """Correct a location's quantity to what was counted: an adjustment up or down.
+
+    Returns None when the count equals the books. Gains are valued at the
+    given unit cost, or at the warehouse's average cost.
+    """
+    if not location.is_real:
+        raise InvalidLocation(f"Only a real location can be counted, not {location}.")
+    if counted is None or counted < 0:
+        raise InvalidQuantity("The counted quantity cannot be negative.")
+    if product.traceable:
+        raise WarehouseError(
+            f"{product.sku} is traceable: adjust its devices one by one, not by a count."
+        )
+    if not reason.strip():
+        raise WarehouseError("Say why the stock is adjusted.")
+    _quantity_check(product, counted, allow_zero=True)
+    adjustment = virtual_location(warehouse=location.warehouse_id, kind=Kind.ADJUSTMENT)
+    # Lock before reading the booked quantity, so the difference is exact.
+    _rows_lock(
+        product_warehouses={(product.pk, location.warehouse_id)},
+        product_locations={(product.pk, location.pk)},
+    )
+    booked = (
+        StockPosition.objects.filter(product=product, location=location)
+        .values_list("quantity", flat=True)
+        .first()
+    ) or ZERO
+    difference = counted - booked
+    if difference == 0:
+        return None
+    if difference > 0:
+        spec = MovementSpec(
+            product=product,
+            source=adjustment,
+            destination=location,
+            quantity=difference,
+            action=Action.ADJUST_UP,
+            unit_cost=unit_cost,
+            reason=reason,
+        )
+    else:
+        spec = MovementSpec(
+            product=product,
+            source=location,
+            destination=adjustment,
+            quantity=-difference,
+            action=Action.ADJUST_DOWN,
+            reason=reason,
+        )
+    return movements_book(specs=[spec], actor=actor, now=now)[0]
+
+
+# --------------------------------------------------------------------------- the single writer
+
+
+@transaction.atomic
+def movements_book(
+    *,
+    specs: Sequence[MovementSpec],
+    actor,
+    now: datetime | None = None,
+    batch: uuid.UUID | None = None,
+) -> list[Movement]:
+    """Write movements, positions and warehouse balances together, or nothing.
+
+    Locks every product × warehouse and product × location row it changes in
+    a fixed order. Raises InsufficientStock when a real location (or the
+    unreserved part of storage) would go below zero.
+    """
+    if not specs:
+        return []
+    now = now or timezone.now()
+    batch = batch or uuid.uuid4()
+    for spec in specs:
+        _spec_check(spec)
+
+    pairs = set()
+    places = set()
+    for spec in specs:
+        for loc in (spec.source, spec.destination):
+            pairs.add((spec.product.pk, loc.warehouse_id))
+            places.add((spec.product.pk, loc.pk, loc.kind, loc.warehouse_id))
+    stocks, positions = _rows_lock(
+        product_warehouses=pairs,
+        product_locations={(p, loc) for p, loc, _, _ in places},
+        kinds={(p, loc): (kind, wh) for p, loc, kind, wh in places},
+    )
+
+    movements = []
+    for spec in specs:
+        product_id = spec.product.pk
+        source_stock = stocks[(product_id, spec.source.warehouse_id)]
+        target_stock = stocks[(product_id, spec.destination.warehouse_id)]
+        source_position = positions[(product_id, spec.source.pk)]
+        target_position = positions[(product_id, spec.destination.pk)]
+        quantity = spec.quantity
+
+        if spec.source.is_real and source_position.quantity < quantity:
+            raise InsufficientStock(
+                product=spec.product,
+                location=spec.source,
+                available=source_position.quantity,
+                requested=quantity,
+            )
+        leaves_storage = spec.source.kind == Kind.STORAGE and not (
+            spec.destination.kind == Kind.STORAGE
+            and spec.destination.warehouse_id == spec.source.warehouse_id
+        )
+        if leaves_storage and source_stock.in_storage - source_stock.reserved < quantity:
+            raise InsufficientStock(
+                product=spec.product,
+                location=spec.source,
+                available=max(source_stock.in_storage - source_stock.reserved, ZERO),
+                requested=quantity,
+                reserved=source_stock.reserved,
+            )
+
+        unit_cost = _unit_cost(spec, source_stock, target_stock)
+        enters_ownership = spec.destination.kind in OWNED_KINDS and not (
+            spec.source.kind in OWNED_KINDS
+            and spec.source.warehouse_id == spec.destination.warehouse_id
+        )
+        if enters_ownership:
+            owned = target_stock.in_hand + target_stock.dispatched + target_stock.rented
+            if owned <= 0:
+                target_stock.average_cost = unit_cost
+            else:
+                total = owned * target_stock.average_cost + quantity * unit_cost
+                target_stock.average_cost = (total / (owned + quantity)).quantize(
+                    COST_PLACES, rounding=ROUND_HALF_UP
+                )
+
+        source_position.quantity -= quantity
+        target_position.quantity += quantity
+        for column in _BALANCE_COLUMNS.get(spec.source.kind, ()):
+            setattr(source_stock, column, getattr(source_stock, column) - quantity)
+        for column in _BALANCE_COLUMNS.get(spec.destination.kind, ()):
+            setattr(target_stock, column, getattr(target_stock, column) + quantity)
+
+        movements.append(
+            Movement(
+                product=spec.product,
+                quantity=quantity,
+                source=spec.source,
+                destination=spec.destination,
+                action=spec.action,
+                unit_cost=unit_cost,
+                serial=spec.serial,
+                supplier=spec.supplier,
+                reason=spec.reason,
+                reference=spec.reference,
+                batch=batch,
+                actor=actor if actor is not None and actor.is_authenticated else None,
+                created_at=now,
+            )
+        )
+
+    Movement.objects.bulk_create(movements)
+    StockPosition.objects.bulk_update(positions.values(), ["quantity"])
+    for stock in stocks.values():
+        stock.updated_at = now
+    WarehouseStock.objects.bulk_update(
+        stocks.values(),
+        ["in_hand", "in_storage", "dispatched", "rented", "average_cost", "updated_at"],
+    )
+    return movements
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _rows_lock(*, product_warehouses, product_locations, kinds=None):
+    """Create the cached rows if missing, then lock them in the fixed order."""
+    pairs = sorted(product_warehouses)
+    places = sorted(product_locations)
+    if kinds is None:
+        locations = Location.objects.in_bulk({loc for _, loc in places})
+        kinds = {(p, loc): (locations[loc].kind, locations[loc].warehouse_id) for p, loc in places}
+    WarehouseStock.objects.bulk_create(
+        [WarehouseStock(product_id=p, warehouse_id=w) for p, w in pairs], ignore_conflicts=True
+    )
+    StockPosition.objects.bulk_create(
+        [
+            StockPosition(
+                product_id=p,
+                location_id=loc,
+                location_kind=kinds[(p, loc)][0],
+                warehouse_id=kinds[(p, loc)][1],
+            )
+            for p, loc in places
+        ],
+        ignore_conflicts=True,
+    )
+    stocks = {
+        (s.product_id, s.warehouse_id): s
+        for s in WarehouseStock.objects.select_for_update()
+        .filter(_pairs_q("warehouse_id", pairs))
+        .order_by("product_id", "warehouse_id")
+    }
+    positions = {
+        (s.product_id, s.location_id): s
+        for s in StockPosition.objects.select_for_update()
+        .filter(_pairs_q("location_id", places))
+        .order_by("product_id", "location_id")
+    }
+    return stocks, positions
+
+
+def _pairs_q(second: str, pairs: Iterable[tuple[int, int]]) -> Q:
+    by_product: dict[int, list[int]] = {}
+    for product_id, other in pairs:
+        by_product.setdefault(product_id, []).append(other)
+    q = Q(pk__in=[])
+    for product_id, others in by_product.items():
+        q |= Q(product_id=product_id, **{f"{second}__in": others})
+    return q
+
+
+def _spec_check(spec: MovementSpec) -> None:
+    if not spec.product.active and spec.action == Action.ADD:
+        raise InactiveProduct(f"{spec.product.sku} is inactive: it cannot be booked in.")
+    if spec.source.pk == spec.destination.pk:
+        raise InvalidDestination("The goods are already in that location.")
+    _quantity_check(spec.product, spec.quantity)
+    if spec.product.traceable and (spec.quantity != 1 or not spec.serial):
+        raise InvalidSerials(f"{spec.product.sku} is traceable: each unit moves with its serial.")
+
+
+def _quantity_check(product: Product, quantity: Decimal, *, allow_zero: bool = False) -> None:
+    if quantity is None or quantity < 0 or (quantity == 0 and not allow_zero):
+        raise InvalidQuantity(f"The quantity of {product.sku} must be greater than zero.")
+    if quantity != quantity.quantize(Decimal("0.001")):
+        raise InvalidQuantity(f"The quantity of {product.sku} has more than 3 decimals.")
+    if product.unit == Product.Unit.PIECE and quantity != quantity.to_integral_value():
+        raise InvalidQuantity(f"{product.sku} is counted in pieces: {fmt(quantity)} is not whole.")
+
+
+def _unit_cost(spec: MovementSpec, source_stock, target_stock) -> Decimal:
+    if spec.unit_cost is not None:
+        return spec.unit_cost
+    if spec.source.kind in OWNED_KINDS:
+        return source_stock.average_cost
+    return target_stock.average_cost
+
+
+def _units(product: Product, quantity, serials: Sequence[str]):
+    """(serial, quantity) per movement: one per serial for traceable products."""
+    if not product.traceable:
+        if serials:
+            raise InvalidSerials(f"{product.sku} is not traceable: it takes no serial numbers.")
+        _quantity_check(product, quantity)
+        return [("", quantity)]
+    cleaned = [s.strip() for s in serials if s and s.strip()]
+    if not cleaned:
+        raise InvalidSerials(f"{product.sku} is traceable: give one serial number per unit.")
+    seen, repeated = set(), []
+    for serial in cleaned:
+        if serial in seen:
+            repeated.append(serial)
+        seen.add(serial)
+    if repeated:
+        raise InvalidSerials(f"Serial numbers given twice: {', '.join(sorted(set(repeated)))}.")
+    if quantity is not None and quantity != len(cleaned):
+        raise InvalidSerials(
+            f"{fmt(quantity)} units of {product.sku} but {len(cleaned)} serial numbers."
+        )
+    return [(serial, Decimal(1)) for serial in cleaned]
+
+
+def _serials_check_new(specs: Sequence[MovementSpec]) -> None:
+    by_product: dict[int, tuple[Product, list[str]]] = {}
+    for spec in specs:
+        if spec.serial:
+            by_product.setdefault(spec.product.pk, (spec.product, []))[1].append(spec.serial)
+    for product, serials in by_product.values():
+        places = serial_places(product=product, serials=serials)
+        present = sorted(s for s, loc in places.items() if loc.kind in OWNED_KINDS)
+        if present:
+            raise InvalidSerials(
+                f"{product.sku} already has these serial numbers in stock: {', '.join(present)}."
+            )
+
+
+def _book_units(
+    *, actor, product, source, destination, quantity, serials, action, reason, now
+) -> list[Movement]:
+    units = _units(product, quantity, serials)
+    if product.traceable:
+        places = serial_places(product=product, serials=[s for s, _ in units])
+        elsewhere = sorted(s for s, _ in units if getattr(places.get(s), "pk", None) != source.pk)
+        if elsewhere:
+            raise InvalidSerials(f"Not in {source}: {', '.join(elsewhere)}.")
+    specs = [
+        MovementSpec(
+            product=product,
+            source=source,
+            destination=destination,
+            quantity=qty,
+            action=action,
+            serial=serial,
+            reason=reason,
+        )
+        for serial, qty in units
+    ]
+    return movements_book(specs=specs, actor=actor, now=now)
