@@ -34,7 +34,8 @@ def database_config(*, base_dir: Path, data_dir: str, stop_on_exit: bool = False
             "CONN_HEALTH_CHECKS": True,
         }
     config.setdefault("OPTIONS", {})
-    config["TEST"] = {"NAME": f"test_{config['NAME']}"}
+    # TEST_DB_SUFFIX lets two test runs share one server without sharing a database.
+    config["TEST"] = {"NAME": f"test_{config['NAME']}{os.environ.get('TEST_DB_SUFFIX', '')}"}
     return config
 
 
