@@ -19,7 +19,7 @@ class InsufficientStock(WarehouseError):
         self.location = location
         self.available = available
         self.requested = requested
-        detail = f", {fmt(reserved)} of it reserved" if reserved else ""
+        detail = f" ({fmt(reserved)} more reserved or blocked)" if reserved else ""
         super().__init__(
             f"Not enough {product.sku} ({product.name}) in {location}: "
             f"{fmt(available)} available{detail}, {fmt(requested)} asked."

@@ -261,6 +261,9 @@ class WarehouseStock(models.Model):
     )
     in_storage = models.DecimalField(**QUANTITY, default=ZERO)
     reserved = models.DecimalField(**QUANTITY, default=ZERO)
+    blocked = models.DecimalField(
+        **QUANTITY, default=ZERO, help_text="Blocked devices in storage: not for sale or rent."
+    )
     dispatched = models.DecimalField(**QUANTITY, default=ZERO)
     rented = models.DecimalField(**QUANTITY, default=ZERO)
     average_cost = models.DecimalField(**MONEY, default=ZERO)
@@ -276,7 +279,9 @@ class WarehouseStock(models.Model):
                 name="warehousestock_in_hand_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(reserved__gte=0) & Q(reserved__lte=F("in_storage")),
+                condition=Q(reserved__gte=0)
+                & Q(blocked__gte=0)
+                & Q(reserved__lte=F("in_storage") - F("blocked")),
                 name="warehousestock_reserved_within_storage",
             ),
             models.CheckConstraint(
@@ -294,7 +299,7 @@ class WarehouseStock(models.Model):
 
     @property
     def available(self) -> Decimal:
-        return self.in_storage - self.reserved
+        return self.in_storage - self.reserved - self.blocked
 
     @property
     def ownership(self) -> Decimal:

@@ -39,6 +39,7 @@ def stock_balance_list(*, warehouse: Warehouse | None = None) -> QuerySet[Produc
             in_hand=Coalesce(F("ws__in_hand"), ZERO_QTY),
             in_storage=Coalesce(F("ws__in_storage"), ZERO_QTY),
             reserved=Coalesce(F("ws__reserved"), ZERO_QTY),
+            blocked=Coalesce(F("ws__blocked"), ZERO_QTY),
             dispatched=Coalesce(F("ws__dispatched"), ZERO_QTY),
             rented=Coalesce(F("ws__rented"), ZERO_QTY),
             average_cost=Coalesce(F("ws__average_cost"), ZERO_MONEY),
@@ -49,6 +50,7 @@ def stock_balance_list(*, warehouse: Warehouse | None = None) -> QuerySet[Produc
             in_hand=Coalesce(Sum("stocks__in_hand"), ZERO_QTY),
             in_storage=Coalesce(Sum("stocks__in_storage"), ZERO_QTY),
             reserved=Coalesce(Sum("stocks__reserved"), ZERO_QTY),
+            blocked=Coalesce(Sum("stocks__blocked"), ZERO_QTY),
             dispatched=Coalesce(Sum("stocks__dispatched"), ZERO_QTY),
             rented=Coalesce(Sum("stocks__rented"), ZERO_QTY),
             owned_value=Coalesce(
@@ -62,7 +64,7 @@ def stock_balance_list(*, warehouse: Warehouse | None = None) -> QuerySet[Produc
         )
     products = products.annotate(
         available=ExpressionWrapper(
-            F("in_storage") - F("reserved"), output_field=DecimalField(**QUANTITY)
+            F("in_storage") - F("reserved") - F("blocked"), output_field=DecimalField(**QUANTITY)
         ),
         ownership=ExpressionWrapper(
             F("in_hand") + F("dispatched") + F("rented"), output_field=DecimalField(**QUANTITY)

@@ -380,13 +380,13 @@ def movements_book(
             spec.destination.kind == Kind.STORAGE
             and spec.destination.warehouse_id == spec.source.warehouse_id
         )
-        if leaves_storage and source_stock.in_storage - source_stock.reserved < quantity:
+        if leaves_storage and source_stock.available < quantity:
             raise InsufficientStock(
                 product=spec.product,
                 location=spec.source,
-                available=max(source_stock.in_storage - source_stock.reserved, ZERO),
+                available=max(source_stock.available, ZERO),
                 requested=quantity,
-                reserved=source_stock.reserved,
+                reserved=source_stock.reserved + source_stock.blocked,
             )
 
         unit_cost = _unit_cost(spec, source_stock, target_stock)
@@ -577,3 +577,39 @@ def _book_units(
         for serial, qty in units
     ]
     return movements_book(specs=specs, actor=actor, now=now)
+
+
+def stock_lock(*, product: Product, warehouse_ids: Iterable[int]) -> dict:
+    """Lock a product's balance rows in the given warehouses (creating them if missing).
+
+    For callers above the warehouse (devices, billing) that must hold the
+    product × warehouse lock before locking their own rows, keeping the one
+    global order: product, warehouse, location, then the caller's rows.
+    """
+    stocks, _ = _rows_lock(
+        product_warehouses={(product.pk, w) for w in warehouse_ids if w is not None},
+        product_locations=set(),
+    )
+    return stocks
+
+
+@transaction.atomic
+def stock_blocked_change(*, product: Product, warehouse_id: int, delta: Decimal) -> WarehouseStock:
+    """Count devices blocked (delta > 0) or unblocked (delta < 0) in a warehouse's storage.
+
+    Blocked units stay in hand but are not available: refused with
+    InsufficientStock when the storage holds no unreserved unit to block.
+    """
+    stocks = stock_lock(product=product, warehouse_ids={warehouse_id})
+    row = stocks[(product.pk, warehouse_id)]
+    if delta > 0 and row.available < delta:
+        raise InsufficientStock(
+            product=product,
+            location=row.warehouse,
+            available=max(row.available, ZERO),
+            requested=delta,
+            reserved=row.reserved,
+        )
+    row.blocked += delta
+    WarehouseStock.objects.filter(pk=row.pk).update(blocked=row.blocked, updated_at=timezone.now())
+    return row
