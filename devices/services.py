@@ -910,3 +910,84 @@ def _clean(serials: Sequence[str]) -> list[str]:
 
 def _plain(value):
     return str(value) if isinstance(value, Decimal) else value
+
+
+# --------------------------------------------------------------------------- reservations
+
+
+@transaction.atomic
+def device_reserve(
+    *, device: Device, document: str, warehouse_id: int, actor=None, now=None
+) -> Device:
+    """Hold a named device for a document: New or Used, in storage of that warehouse.
+
+    The document reserves the unit in the warehouse balance itself; this
+    marks which device it is, so nobody else can take, block or move it.
+    """
+    device = _device_lock(device)
+    if device.state not in (State.NEW, State.USED):
+        raise IllegalTransition(
+            device=device, state_label=device.get_state_display(), action_label="reserve"
+        )
+    if device.reserved_by and device.reserved_by != document:
+        raise IllegalTransition(
+            device=device, state_label=f"reserved by {device.reserved_by}", action_label="reserve"
+        )
+    if device.location_kind != Kind.STORAGE or device.location.warehouse_id != warehouse_id:
+        raise InvalidDeviceLocation(f"{device} is not in storage of the document's warehouse.")
+    if device.reserved_by == document:
+        return device
+    now = now or timezone.now()
+    device.reserved_by = document
+    device.updated_at = now
+    device.save(update_fields=["reserved_by", "updated_at"])
+    DeviceEvent.objects.create(
+        device=device,
+        kind=DeviceEvent.Kind.RESERVATION,
+        action="reserve",
+        from_state=device.state,
+        to_state=device.state,
+        reference=document,
+        actor=_who(actor),
+        created_at=now,
+    )
+    return device
+
+
+@transaction.atomic
+def devices_release(*, document: str, actor=None, now=None) -> int:
+    """Free every device a document held (cancelled, or its lines went out)."""
+    now = now or timezone.now()
+    held = list(Device.objects.filter(reserved_by=document).order_by("id"))
+    for device in held:
+        device = _device_lock(device)
+        device.reserved_by = ""
+        device.updated_at = now
+        device.save(update_fields=["reserved_by", "updated_at"])
+        DeviceEvent.objects.create(
+            device=device,
+            kind=DeviceEvent.Kind.RESERVATION,
+            action="release",
+            from_state=device.state,
+            to_state=device.state,
+            reference=document,
+            actor=_who(actor),
+            created_at=now,
+        )
+    return len(held)
+
+
+def devices_available(*, product: Product, warehouse_id: int, count: int) -> list[Device]:
+    """Devices to fill an any-device line: New before Used, unreserved, in storage; locked."""
+    return list(
+        Device.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            product=product,
+            state__in=[State.NEW, State.USED],
+            reserved_by="",
+            location_kind=Kind.STORAGE,
+            location__warehouse_id=warehouse_id,
+        )
+        .select_related("product", "location__warehouse")
+        .order_by("state", "serial")[:count]
+    )

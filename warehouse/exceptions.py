@@ -52,3 +52,17 @@ def fmt(quantity: Decimal | None) -> str:
         return "0"
     text = f"{quantity:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+class ReservationRefused(WarehouseError):
+    """Not enough available stock for a document: names each short product and the shortfall."""
+
+    def __init__(self, shortfalls):
+        # shortfalls: [(product, warehouse, available, requested)]
+        self.shortfalls = shortfalls
+        parts = [
+            f"{product.sku} ({product.name}) in {warehouse}: {fmt(requested)} asked, "
+            f"{fmt(max(available, 0))} available, short by {fmt(requested - max(available, 0))}"
+            for product, warehouse, available, requested in shortfalls
+        ]
+        super().__init__("Not enough stock to reserve. " + "; ".join(parts) + ".")

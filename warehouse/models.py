@@ -32,6 +32,12 @@ class Product(models.Model):
         default=False, help_text="Each unit has its own serial number (a device)."
     )
     unit = models.CharField(max_length=8, choices=Unit.choices, default=Unit.PIECE)
+    sale_price = models.DecimalField(
+        max_digits=14, decimal_places=2, default=ZERO, help_text="Default price of a sale line."
+    )
+    rental_price = models.DecimalField(
+        max_digits=14, decimal_places=2, default=ZERO, help_text="Default price of a rental line."
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -304,3 +310,52 @@ class WarehouseStock(models.Model):
     @property
     def ownership(self) -> Decimal:
         return self.in_hand + self.dispatched + self.rented
+
+
+class Reservation(models.Model):
+    """Stock held by a document line until the document is posted or released.
+
+    The open reservations of a product in a warehouse add up to its
+    `WarehouseStock.reserved`. Documents are referred to by type, id and
+    number: billing sits above the warehouse.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CONSUMED = "consumed", "Consumed"
+        RELEASED = "released", "Released"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="reservations")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="reservations")
+    quantity = models.DecimalField(**QUANTITY)
+    document_type = models.CharField(max_length=16)
+    document_id = models.BigIntegerField()
+    document_number = models.CharField(max_length=32)
+    line_id = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="reservation_quantity_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["document_type", "line_id"],
+                condition=Q(status="open"),
+                name="reservation_one_open_per_line",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["product", "warehouse"],
+                condition=Q(status="open"),
+                name="reservation_open_product",
+            ),
+            models.Index(fields=["document_type", "document_id"], name="reservation_document"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.product.sku} for {self.document_number}"

@@ -11,6 +11,7 @@ writes ledger rows, positions and warehouse balances together.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,10 +28,20 @@ from .exceptions import (
     InvalidLocation,
     InvalidQuantity,
     InvalidSerials,
+    ReservationRefused,
     WarehouseError,
     fmt,
 )
-from .models import ZERO, Location, Movement, Product, StockPosition, Warehouse, WarehouseStock
+from .models import (
+    ZERO,
+    Location,
+    Movement,
+    Product,
+    Reservation,
+    StockPosition,
+    Warehouse,
+    WarehouseStock,
+)
 from .selectors import serial_places
 
 Kind = Location.Kind
@@ -287,6 +298,8 @@ def stock_adjust(
         )
     if not reason.strip():
         raise WarehouseError("Say why the stock is adjusted.")
+    if unit_cost is not None and unit_cost < 0:
+        raise WarehouseError(f"The unit cost of {product.sku} cannot be negative.")
     _quantity_check(product, counted, allow_zero=True)
     adjustment = virtual_location(warehouse=location.warehouse_id, kind=Kind.ADJUSTMENT)
     # Lock before reading the booked quantity, so the difference is exact.
@@ -547,6 +560,10 @@ def _serials_check_new(specs: Sequence[MovementSpec]) -> None:
         if spec.serial:
             by_product.setdefault(spec.product.pk, (spec.product, []))[1].append(spec.serial)
     for product, serials in by_product.values():
+        # Each line checks its own repeats; one device on two lines is caught here.
+        repeated = sorted(serial for serial, n in Counter(serials).items() if n > 1)
+        if repeated:
+            raise InvalidSerials(f"Serial numbers given twice: {', '.join(repeated)}.")
         places = serial_places(product=product, serials=serials)
         present = sorted(s for s, loc in places.items() if loc.kind in OWNED_KINDS)
         if present:
@@ -613,3 +630,206 @@ def stock_blocked_change(*, product: Product, warehouse_id: int, delta: Decimal)
     row.blocked += delta
     WarehouseStock.objects.filter(pk=row.pk).update(blocked=row.blocked, updated_at=timezone.now())
     return row
+
+
+# --------------------------------------------------------------------------- reservations
+
+
+@dataclass(frozen=True)
+class ReservationLine:
+    line_id: int
+    product: Product
+    quantity: Decimal
+
+
+@transaction.atomic
+def reservations_hold(
+    *,
+    document_type: str,
+    document_id: int,
+    document_number: str,
+    warehouse: Warehouse,
+    lines: Sequence[ReservationLine],
+    now: datetime | None = None,
+) -> list[Reservation]:
+    """Reserve every line of a document in one warehouse, or none.
+
+    Locks the product × warehouse rows in product order, then checks each
+    product's available stock (storage − reserved − blocked) against what
+    the whole document asks. Raises ReservationRefused naming every short
+    product and its shortfall; nothing is half-reserved.
+    """
+    now = now or timezone.now()
+    asked: dict[int, Decimal] = {}
+    products: dict[int, Product] = {}
+    for line in lines:
+        _quantity_check(line.product, line.quantity)
+        asked[line.product.pk] = asked.get(line.product.pk, ZERO) + line.quantity
+        products[line.product.pk] = line.product
+    if not asked:
+        return []
+    stocks = stock_lock_many(product_ids=asked, warehouse_id=warehouse.pk)
+    shortfalls = [
+        (products[pid], warehouse, stocks[(pid, warehouse.pk)].available, quantity)
+        for pid, quantity in sorted(asked.items())
+        if stocks[(pid, warehouse.pk)].available < quantity
+    ]
+    if shortfalls:
+        raise ReservationRefused(shortfalls)
+    for pid, quantity in asked.items():
+        row = stocks[(pid, warehouse.pk)]
+        row.reserved += quantity
+        row.updated_at = now
+    WarehouseStock.objects.bulk_update(
+        [stocks[(pid, warehouse.pk)] for pid in asked], ["reserved", "updated_at"]
+    )
+    return Reservation.objects.bulk_create(
+        [
+            Reservation(
+                product=line.product,
+                warehouse=warehouse,
+                quantity=line.quantity,
+                document_type=document_type,
+                document_id=document_id,
+                document_number=document_number,
+                line_id=line.line_id,
+                created_at=now,
+            )
+            for line in lines
+        ]
+    )
+
+
+@transaction.atomic
+def reservations_close(
+    *,
+    document_type: str,
+    document_id: int,
+    status: str = Reservation.Status.RELEASED,
+    line_ids: Iterable[int] | None = None,
+    now: datetime | None = None,
+) -> list[Reservation]:
+    """Close a document's open reservations: released (stock free again) or consumed.
+
+    Consuming is done right before the movement that takes the goods out, in
+    the same transaction, so the units never look free in between.
+    """
+    now = now or timezone.now()
+    wanted = Reservation.objects.filter(
+        document_type=document_type, document_id=document_id, status=Reservation.Status.OPEN
+    )
+    if line_ids is not None:
+        wanted = wanted.filter(line_id__in=list(line_ids))
+    keys = list(wanted.values_list("product_id", "warehouse_id").distinct())
+    if not keys:
+        return []
+    stocks, _ = _rows_lock(product_warehouses=set(keys), product_locations=set())
+    reservations = list(wanted.select_for_update().order_by("id"))
+    for reservation in reservations:
+        row = stocks[(reservation.product_id, reservation.warehouse_id)]
+        row.reserved -= reservation.quantity
+        row.updated_at = now
+        reservation.status = status
+        reservation.closed_at = now
+    WarehouseStock.objects.bulk_update(stocks.values(), ["reserved", "updated_at"])
+    Reservation.objects.bulk_update(reservations, ["status", "closed_at"])
+    return reservations
+
+
+def stock_lock_many(*, product_ids: Iterable[int], warehouse_id: int) -> dict:
+    """Lock several products' balance rows in one warehouse, in product order."""
+    stocks, _ = _rows_lock(
+        product_warehouses={(pid, warehouse_id) for pid in product_ids},
+        product_locations=set(),
+    )
+    return stocks
+
+
+# --------------------------------------------------------------------------- document flows
+
+
+@transaction.atomic
+def stock_out(
+    *,
+    actor,
+    product: Product,
+    warehouse: Warehouse,
+    quantity: Decimal,
+    to_kind: str,
+    action: str,
+    reference: str = "",
+    reason: str = "",
+    now: datetime | None = None,
+) -> list[Movement]:
+    """Take counted goods out of a warehouse's storage into a virtual location.
+
+    Picks the storage locations holding most first. Callers consume the
+    document's reservation first, in the same transaction.
+    """
+    if product.traceable:
+        raise InvalidSerials(f"{product.sku} is traceable: its devices go out one by one.")
+    _quantity_check(product, quantity)
+    stock_lock(product=product, warehouse_ids={warehouse.pk})
+    destination = virtual_location(warehouse=warehouse, kind=to_kind)
+    positions = list(
+        StockPosition.objects.filter(
+            product=product, warehouse=warehouse, location_kind=Kind.STORAGE, quantity__gt=0
+        )
+        .select_related("location__warehouse")
+        .order_by("-quantity", "location__code")
+    )
+    specs, left = [], quantity
+    for position in positions:
+        if left <= 0:
+            break
+        take = min(left, position.quantity)
+        specs.append(
+            MovementSpec(
+                product=product,
+                source=position.location,
+                destination=destination,
+                quantity=take,
+                action=action,
+                reason=reason,
+                reference=reference,
+            )
+        )
+        left -= take
+    if left > 0:
+        raise InsufficientStock(
+            product=product,
+            location=f"{warehouse} storage",
+            available=quantity - left,
+            requested=quantity,
+        )
+    return movements_book(specs=specs, actor=actor, now=now)
+
+
+@transaction.atomic
+def stock_between(
+    *,
+    actor,
+    product: Product,
+    source: Location,
+    destination: Location,
+    quantity: Decimal,
+    action: str,
+    reference: str = "",
+    reason: str = "",
+    unit_cost: Decimal | None = None,
+    now: datetime | None = None,
+) -> Movement:
+    """Book one movement of counted goods between two locations (document flows)."""
+    if product.traceable:
+        raise InvalidSerials(f"{product.sku} is traceable: its devices move one by one.")
+    spec = MovementSpec(
+        product=product,
+        source=source,
+        destination=destination,
+        quantity=quantity,
+        action=action,
+        unit_cost=unit_cost,
+        reason=reason,
+        reference=reference,
+    )
+    return movements_book(specs=[spec], actor=actor, now=now)[0]

@@ -1,0 +1,731 @@
+"""Every write to billing documents: orders, invoices, credit notes, rentals.
+
+Each step of a document runs in one transaction: it locks the document row
+first, then (through the warehouse and devices services) the product ×
+warehouse balance rows in product order, then devices — the one global lock
+order, so clerks working at once never deadlock. Confirming or issuing
+reserves every line or none; posting consumes the reservation and moves the
+stock together; cancelling releases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from devices import services as device_services
+from devices.models import Device, State
+from warehouse import services as stock
+from warehouse.exceptions import fmt
+from warehouse.models import Location, Movement, Party, Product, Reservation, Warehouse
+
+from .exceptions import BillingError, DocumentStateError, InvalidLine
+from .models import (
+    CreditNote,
+    CreditNoteLine,
+    DocumentSequence,
+    Invoice,
+    InvoiceLine,
+    Order,
+    OrderLine,
+    Rental,
+)
+
+Kind = Location.Kind
+Action = Movement.Action
+
+PREFIX = {"order": "ORD", "invoice": "INV", "credit_note": "CN"}
+
+
+@dataclass(frozen=True)
+class LineInput:
+    product: Product
+    quantity: Decimal
+    unit_price: Decimal | None = None  # None: the product's default price
+    kind: str = OrderLine.Kind.SALE
+    device: Device | None = None
+    rental_until: dt.date | None = None
+
+
+# --------------------------------------------------------------------------- numbering
+
+
+def number_next(*, document_type: str) -> str:
+    """The next number of a document type, without gaps or duplicates.
+
+    The sequence row stays locked until the caller's transaction ends, so a
+    rolled-back document gives its number back.
+    """
+    prefix = PREFIX[document_type]
+    DocumentSequence.objects.get_or_create(prefix=prefix)
+    sequence = DocumentSequence.objects.select_for_update().get(prefix=prefix)
+    number = sequence.next_number
+    sequence.next_number = number + 1
+    sequence.save(update_fields=["next_number"])
+    return f"{prefix}-{number:06d}"
+
+
+# --------------------------------------------------------------------------- orders
+
+
+@transaction.atomic
+def order_create(
+    *,
+    actor,
+    party: Party,
+    warehouse: Warehouse,
+    lines: Sequence[LineInput] = (),
+    notes: str = "",
+    now: dt.datetime | None = None,
+) -> Order:
+    """A draft order; lines may follow with `order_line_add`."""
+    now = now or timezone.now()
+    order = Order.objects.create(
+        number=number_next(document_type="order"),
+        party=party,
+        warehouse=warehouse,
+        notes=notes,
+        created_by=_who(actor),
+        created_at=now,
+        updated_at=now,
+    )
+    for line in lines:
+        order_line_add(order=order, line=line)
+    return order
+
+
+@transaction.atomic
+def order_line_add(*, order: Order, line: LineInput) -> OrderLine:
+    """Add a sale or rental line to a draft order (prices default from the product)."""
+    order = _locked(Order, order)
+    _state_check(order, Order.Status.DRAFT, "add lines to")
+    _line_check(line, rental_allowed=True, document=order)
+    price = line.unit_price
+    if price is None:
+        rental = line.kind == OrderLine.Kind.RENTAL
+        price = line.product.rental_price if rental else line.product.sale_price
+    return OrderLine.objects.create(
+        order=order,
+        kind=line.kind,
+        product=line.product,
+        quantity=line.quantity,
+        unit_price=price,
+        device=line.device,
+        rental_until=line.rental_until,
+        position=order.lines.count() + 1,
+    )
+
+
+@transaction.atomic
+def order_line_remove(*, order: Order, line_id: int) -> None:
+    order = _locked(Order, order)
+    _state_check(order, Order.Status.DRAFT, "remove lines from")
+    order.lines.filter(pk=line_id).delete()
+
+
+@transaction.atomic
+def order_confirm(*, order: Order, actor, now: dt.datetime | None = None) -> Order:
+    """Reserve every line of the order, or refuse naming each short product."""
+    now = now or timezone.now()
+    order = _locked(Order, order)
+    _state_check(order, Order.Status.DRAFT, "confirm")
+    lines = list(order.lines.select_related("product", "device"))
+    if not lines:
+        raise BillingError(f"{order} has no lines: nothing to confirm.")
+    _reserve(order, "order", lines, actor=actor, now=now)
+    order.status = Order.Status.CONFIRMED
+    order.confirmed_at = order.updated_at = now
+    order.save(update_fields=["status", "confirmed_at", "updated_at"])
+    return order
+
+
+@transaction.atomic
+def order_dispatch(*, order: Order, actor, now: dt.datetime | None = None) -> Order:
+    """Send a confirmed order's goods out: storage → dispatched; devices Dispatched."""
+    now = now or timezone.now()
+    order = _locked(Order, order)
+    _state_check(order, Order.Status.CONFIRMED, "dispatch")
+    for line in order.lines.select_related("product", "device").order_by("product_id", "id"):
+        _consume(order, "order", line)
+        if line.product.traceable:
+            for device in _line_devices(order, line):
+                device_services.device_transition(
+                    device=device,
+                    action="dispatch",
+                    party=order.party,
+                    actor=actor,
+                    reference=order.number,
+                    now=now,
+                )
+        else:
+            stock.stock_out(
+                actor=actor,
+                product=line.product,
+                warehouse=order.warehouse,
+                quantity=line.quantity,
+                to_kind=Kind.DISPATCHED,
+                action=Action.DISPATCH,
+                reference=order.number,
+                now=now,
+            )
+    order.status = Order.Status.DISPATCHED
+    order.dispatched_at = order.updated_at = now
+    order.save(update_fields=["status", "dispatched_at", "updated_at"])
+    return order
+
+
+@transaction.atomic
+def order_complete(*, order: Order, actor, now: dt.datetime | None = None) -> Order:
+    """Complete an order: invoice and sell its sale lines, rent its rental lines."""
+    now = now or timezone.now()
+    order = _locked(Order, order)
+    _state_check(order, (Order.Status.CONFIRMED, Order.Status.DISPATCHED), "complete")
+    dispatched = order.status == Order.Status.DISPATCHED
+    lines = list(order.lines.select_related("product", "device").order_by("product_id", "id"))
+    sale_lines = [line for line in lines if line.kind == OrderLine.Kind.SALE]
+    invoice = None
+    if sale_lines:
+        invoice = Invoice.objects.create(
+            number=number_next(document_type="invoice"),
+            party=order.party,
+            warehouse=order.warehouse,
+            order=order,
+            status=Invoice.Status.POSTED,
+            notes=f"For order {order.number}.",
+            created_by=_who(actor),
+            created_at=now,
+            updated_at=now,
+            issued_at=now,
+            posted_at=now,
+        )
+    for line in lines:
+        if not dispatched:
+            _consume(order, "order", line)
+        if line.kind == OrderLine.Kind.SALE:
+            invoice_line = InvoiceLine.objects.create(
+                invoice=invoice,
+                product=line.product,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                device=line.device,
+                position=line.position,
+            )
+            _sell(order, line, invoice_line, actor=actor, now=now, from_dispatched=dispatched)
+        else:
+            for device in _line_devices(order, line):
+                device = device_services.device_transition(
+                    device=device,
+                    action="rent",
+                    party=order.party,
+                    actor=actor,
+                    reference=order.number,
+                    now=now,
+                )
+                Rental.objects.create(
+                    order_line=line,
+                    device=device,
+                    party=order.party,
+                    started_at=now,
+                    until=line.rental_until,
+                )
+    order.status = Order.Status.COMPLETED
+    order.completed_at = order.updated_at = now
+    order.save(update_fields=["status", "completed_at", "updated_at"])
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, actor, now: dt.datetime | None = None) -> Order:
+    """Cancel an order: release its reservations and bring dispatched goods back."""
+    now = now or timezone.now()
+    order = _locked(Order, order)
+    _state_check(
+        order,
+        (Order.Status.DRAFT, Order.Status.CONFIRMED, Order.Status.DISPATCHED),
+        "cancel",
+    )
+    if order.status == Order.Status.DISPATCHED:
+        for line in order.lines.select_related("product").order_by("product_id", "id"):
+            if line.product.traceable:
+                for device in line.assigned_devices.select_related("product", "location"):
+                    device_services.device_transition(
+                        device=device,
+                        action="undispatch",
+                        actor=actor,
+                        reference=order.number,
+                        now=now,
+                    )
+            else:
+                _undispatch_counted(order, line, actor=actor, now=now)
+    stock.reservations_close(document_type="order", document_id=order.pk, now=now)
+    device_services.devices_release(document=order.number, actor=actor, now=now)
+    order.status = Order.Status.CANCELLED
+    order.cancelled_at = order.updated_at = now
+    order.save(update_fields=["status", "cancelled_at", "updated_at"])
+    return order
+
+
+def _undispatch_counted(order: Order, line: OrderLine, *, actor, now) -> None:
+    """Counted goods go back to the storage locations they were dispatched from."""
+    sent = Movement.objects.filter(
+        reference=order.number, product=line.product, action=Action.DISPATCH
+    ).select_related("source__warehouse", "destination__warehouse")
+    for movement in sent.order_by("id"):
+        stock.stock_between(
+            actor=actor,
+            product=line.product,
+            source=movement.destination,
+            destination=movement.source,
+            quantity=movement.quantity,
+            action=Action.UNDISPATCH,
+            reference=order.number,
+            unit_cost=movement.unit_cost,
+            now=now,
+        )
+
+
+# --------------------------------------------------------------------------- invoices
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    actor,
+    party: Party,
+    warehouse: Warehouse,
+    lines: Sequence[LineInput] = (),
+    notes: str = "",
+    now: dt.datetime | None = None,
+) -> Invoice:
+    """A draft invoice: sale lines only (rentals go through orders)."""
+    now = now or timezone.now()
+    invoice = Invoice.objects.create(
+        number=number_next(document_type="invoice"),
+        party=party,
+        warehouse=warehouse,
+        notes=notes,
+        created_by=_who(actor),
+        created_at=now,
+        updated_at=now,
+    )
+    for line in lines:
+        invoice_line_add(invoice=invoice, line=line)
+    return invoice
+
+
+@transaction.atomic
+def invoice_line_add(*, invoice: Invoice, line: LineInput) -> InvoiceLine:
+    invoice = _locked(Invoice, invoice)
+    _state_check(invoice, Invoice.Status.DRAFT, "add lines to")
+    _line_check(line, rental_allowed=False, document=invoice)
+    return InvoiceLine.objects.create(
+        invoice=invoice,
+        product=line.product,
+        quantity=line.quantity,
+        unit_price=line.product.sale_price if line.unit_price is None else line.unit_price,
+        device=line.device,
+        position=invoice.lines.count() + 1,
+    )
+
+
+@transaction.atomic
+def invoice_line_remove(*, invoice: Invoice, line_id: int) -> None:
+    invoice = _locked(Invoice, invoice)
+    _state_check(invoice, Invoice.Status.DRAFT, "remove lines from")
+    invoice.lines.filter(pk=line_id).delete()
+
+
+@transaction.atomic
+def invoice_issue(*, invoice: Invoice, actor, now: dt.datetime | None = None) -> Invoice:
+    """Issue a draft invoice: reserve every line, or refuse naming each short product."""
+    now = now or timezone.now()
+    invoice = _locked(Invoice, invoice)
+    _state_check(invoice, Invoice.Status.DRAFT, "issue")
+    lines = list(invoice.lines.select_related("product", "device"))
+    if not lines:
+        raise BillingError(f"{invoice} has no lines: nothing to issue.")
+    _reserve(invoice, "invoice", lines, actor=actor, now=now)
+    invoice.status = Invoice.Status.ISSUED
+    invoice.issued_at = invoice.updated_at = now
+    invoice.save(update_fields=["status", "issued_at", "updated_at"])
+    return invoice
+
+
+@transaction.atomic
+def invoice_post(*, invoice: Invoice, actor, now: dt.datetime | None = None) -> Invoice:
+    """Post an invoice: goods out of stock, devices Sold and owned by the party.
+
+    A draft is issued and posted in the same transaction.
+    """
+    now = now or timezone.now()
+    invoice = _locked(Invoice, invoice)
+    if invoice.status == Invoice.Status.DRAFT:
+        invoice = invoice_issue(invoice=invoice, actor=actor, now=now)
+    _state_check(invoice, Invoice.Status.ISSUED, "post")
+    for line in invoice.lines.select_related("product", "device").order_by("product_id", "id"):
+        _consume(invoice, "invoice", line)
+        _sell(invoice, line, line, actor=actor, now=now, from_dispatched=False)
+    invoice.status = Invoice.Status.POSTED
+    invoice.posted_at = invoice.updated_at = now
+    invoice.save(update_fields=["status", "posted_at", "updated_at"])
+    return invoice
+
+
+@transaction.atomic
+def invoice_cancel(*, invoice: Invoice, actor, now: dt.datetime | None = None) -> Invoice:
+    """Cancel an unposted invoice, releasing what it reserved (posted: use a credit note)."""
+    now = now or timezone.now()
+    invoice = _locked(Invoice, invoice)
+    _state_check(invoice, (Invoice.Status.DRAFT, Invoice.Status.ISSUED), "cancel")
+    stock.reservations_close(document_type="invoice", document_id=invoice.pk, now=now)
+    device_services.devices_release(document=invoice.number, actor=actor, now=now)
+    invoice.status = Invoice.Status.CANCELLED
+    invoice.cancelled_at = invoice.updated_at = now
+    invoice.save(update_fields=["status", "cancelled_at", "updated_at"])
+    return invoice
+
+
+# --------------------------------------------------------------------------- credit notes
+
+
+@dataclass(frozen=True)
+class CreditLineInput:
+    invoice_line: InvoiceLine
+    quantity: Decimal
+    device: Device | None = None
+
+
+@transaction.atomic
+def creditnote_create(
+    *,
+    actor,
+    invoice: Invoice,
+    return_location: Location,
+    lines: Sequence[CreditLineInput],
+    notes: str = "",
+    now: dt.datetime | None = None,
+) -> CreditNote:
+    """A draft credit note returning goods of a posted invoice (never more than sold)."""
+    now = now or timezone.now()
+    invoice = _locked(Invoice, invoice)
+    _state_check(invoice, Invoice.Status.POSTED, "credit")
+    _return_location_check(return_location, invoice)
+    if not lines:
+        raise InvalidLine("Choose what comes back.")
+    credit_note = CreditNote.objects.create(
+        number=number_next(document_type="credit_note"),
+        invoice=invoice,
+        party=invoice.party,
+        warehouse=invoice.warehouse,
+        return_location=return_location,
+        notes=notes,
+        created_by=_who(actor),
+        created_at=now,
+        updated_at=now,
+    )
+    for line in lines:
+        _credit_line_check(line, invoice)
+        CreditNoteLine.objects.create(
+            credit_note=credit_note,
+            invoice_line=line.invoice_line,
+            quantity=line.quantity,
+            device=line.device,
+        )
+    _credits_within_sold(invoice)
+    return credit_note
+
+
+@transaction.atomic
+def creditnote_post(*, credit_note: CreditNote, actor, now: dt.datetime | None = None):
+    """Post a credit note: goods come back in; returned devices become Used, ours again."""
+    now = now or timezone.now()
+    credit_note = _locked(CreditNote, credit_note)
+    _state_check(credit_note, CreditNote.Status.DRAFT, "post")
+    invoice = _locked(Invoice, credit_note.invoice)
+    _credits_within_sold(invoice)
+    location = credit_note.return_location
+    sold = stock.virtual_location(warehouse=invoice.warehouse, kind=Kind.SOLD)
+    lines = credit_note.lines.select_related("invoice_line__product", "device").order_by(
+        "invoice_line__product_id", "id"
+    )
+    for line in lines:
+        product = line.invoice_line.product
+        if product.traceable:
+            device_services.device_transition(
+                device=line.device,
+                action="return",
+                location=location,
+                actor=actor,
+                reference=credit_note.number,
+                now=now,
+            )
+        else:
+            stock.stock_between(
+                actor=actor,
+                product=product,
+                source=sold,
+                destination=location,
+                quantity=line.quantity,
+                action=Action.RETURN,
+                reference=credit_note.number,
+                unit_cost=line.invoice_line.unit_cost,
+                now=now,
+            )
+    credit_note.status = CreditNote.Status.POSTED
+    credit_note.posted_at = credit_note.updated_at = now
+    credit_note.save(update_fields=["status", "posted_at", "updated_at"])
+    return credit_note
+
+
+@transaction.atomic
+def creditnote_cancel(*, credit_note: CreditNote, actor, now=None) -> CreditNote:
+    credit_note = _locked(CreditNote, credit_note)
+    _state_check(credit_note, CreditNote.Status.DRAFT, "cancel")
+    credit_note.status = CreditNote.Status.CANCELLED
+    credit_note.updated_at = now or timezone.now()
+    credit_note.save(update_fields=["status", "updated_at"])
+    return credit_note
+
+
+def _credit_line_check(line: CreditLineInput, invoice: Invoice) -> None:
+    invoice_line = line.invoice_line
+    if invoice_line.invoice_id != invoice.pk:
+        raise InvalidLine(f"That line is not on {invoice}.")
+    product = invoice_line.product
+    if product.traceable:
+        if line.device is None:
+            raise InvalidLine(f"{product.sku} is traceable: choose the device that comes back.")
+        if not invoice_line.devices.filter(pk=line.device.pk).exists():
+            raise InvalidLine(f"{line.device} was not sold by {invoice}.")
+        if line.quantity != 1:
+            raise InvalidLine("A device comes back as one unit.")
+    elif line.quantity is None or line.quantity <= 0:
+        raise InvalidLine(f"The quantity of {product.sku} must be greater than zero.")
+
+
+def _credits_within_sold(invoice: Invoice) -> None:
+    """Never credit more than was sold: counts posted and draft credit notes."""
+    for invoice_line in invoice.lines.select_related("product"):
+        credited = sum(
+            (
+                c.quantity
+                for c in CreditNoteLine.objects.filter(invoice_line=invoice_line).exclude(
+                    credit_note__status=CreditNote.Status.CANCELLED
+                )
+            ),
+            Decimal(0),
+        )
+        if credited > invoice_line.quantity:
+            raise InvalidLine(
+                f"{invoice_line.product.sku}: {fmt(credited)} credited in all, "
+                f"but {invoice} sold {fmt(invoice_line.quantity)}."
+            )
+        devices = list(
+            CreditNoteLine.objects.filter(invoice_line=invoice_line, device__isnull=False)
+            .exclude(credit_note__status=CreditNote.Status.CANCELLED)
+            .values_list("device__serial", flat=True)
+        )
+        repeated = sorted({s for s in devices if devices.count(s) > 1})
+        if repeated:
+            raise InvalidLine(f"Already credited: {', '.join(repeated)}.")
+
+
+def _return_location_check(location: Location, invoice: Invoice) -> None:
+    if location.kind not in (Kind.STORAGE, Kind.QUARANTINE):
+        raise InvalidLine(f"Returns go to storage or quarantine, not to {location}.")
+    if location.warehouse_id != invoice.warehouse_id:
+        raise InvalidLine(f"Returns of {invoice} go back to {invoice.warehouse}.")
+
+
+# --------------------------------------------------------------------------- rentals
+
+
+@transaction.atomic
+def rental_return(
+    *, rental: Rental, location: Location, actor, reason: str = "", now=None
+) -> Rental:
+    """End a rental: the device comes back to storage (or quarantine) as Used."""
+    now = now or timezone.now()
+    rental = Rental.objects.select_for_update().select_related("device").get(pk=rental.pk)
+    if rental.returned_at is not None:
+        raise DocumentStateError(f"{rental.device} came back already.")
+    device_services.device_transition(
+        device=rental.device,
+        action="return_rental",
+        location=location,
+        actor=actor,
+        reason=reason,
+        reference=rental.order_line.order.number,
+        now=now,
+    )
+    rental.returned_at = now
+    rental.return_location = location
+    rental.save(update_fields=["returned_at", "return_location"])
+    return rental
+
+
+# --------------------------------------------------------------------------- shared steps
+
+
+def _reserve(document, document_type: str, lines, *, actor, now) -> None:
+    stock.reservations_hold(
+        document_type=document_type,
+        document_id=document.pk,
+        document_number=document.number,
+        warehouse=document.warehouse,
+        lines=[stock.ReservationLine(line.pk, line.product, line.quantity) for line in lines],
+        now=now,
+    )
+    for line in sorted(lines, key=lambda li: li.device_id or 0):
+        if line.device_id:
+            device_services.device_reserve(
+                device=line.device,
+                document=document.number,
+                warehouse_id=document.warehouse_id,
+                actor=actor,
+                now=now,
+            )
+
+
+def _consume(document, document_type: str, line) -> None:
+    closed = stock.reservations_close(
+        document_type=document_type,
+        document_id=document.pk,
+        line_ids=[line.pk],
+        status=Reservation.Status.CONSUMED,
+    )
+    if not closed:
+        raise DocumentStateError(f"{document}: line {line.position} holds no reservation.")
+
+
+def _line_devices(order: Order, line: OrderLine) -> list[Device]:
+    """The devices of a traceable line: the named one, those assigned, or available ones."""
+    assigned = list(line.assigned_devices.select_related("product", "location__warehouse"))
+    if assigned:
+        return assigned
+    if line.device_id:
+        devices = [line.device]
+    else:
+        count = int(line.quantity)
+        devices = device_services.devices_available(
+            product=line.product, warehouse_id=order.warehouse_id, count=count
+        )
+        if len(devices) < count:
+            raise stock.InsufficientStock(
+                product=line.product,
+                location=f"{order.warehouse} storage",
+                available=Decimal(len(devices)),
+                requested=line.quantity,
+            )
+    line.assigned_devices.set(devices)
+    return devices
+
+
+def _sell(document, line, invoice_line: InvoiceLine, *, actor, now, from_dispatched) -> None:
+    if line.product.traceable:
+        if isinstance(line, OrderLine):
+            devices = _line_devices(document, line)
+        elif line.device_id:
+            devices = [line.device]
+        else:
+            devices = device_services.devices_available(
+                product=line.product, warehouse_id=document.warehouse_id, count=int(line.quantity)
+            )
+            if len(devices) < line.quantity:
+                raise stock.InsufficientStock(
+                    product=line.product,
+                    location=f"{document.warehouse} storage",
+                    available=Decimal(len(devices)),
+                    requested=line.quantity,
+                )
+        costs = []
+        for device in devices:
+            device = device_services.device_transition(
+                device=device,
+                action="sell",
+                party=document.party,
+                actor=actor,
+                reference=document.number,
+                now=now,
+            )
+            costs.append(device.last_event.movement.unit_cost)
+        invoice_line.devices.set(devices)
+        invoice_line.unit_cost = sum(costs, Decimal(0)) / len(costs)
+    elif from_dispatched:
+        movement = stock.stock_between(
+            actor=actor,
+            product=line.product,
+            source=stock.virtual_location(warehouse=document.warehouse, kind=Kind.DISPATCHED),
+            destination=stock.virtual_location(warehouse=document.warehouse, kind=Kind.SOLD),
+            quantity=line.quantity,
+            action=Action.SELL,
+            reference=document.number,
+            now=now,
+        )
+        invoice_line.unit_cost = movement.unit_cost
+    else:
+        movements = stock.stock_out(
+            actor=actor,
+            product=line.product,
+            warehouse=document.warehouse,
+            quantity=line.quantity,
+            to_kind=Kind.SOLD,
+            action=Action.SELL,
+            reference=document.number,
+            now=now,
+        )
+        total = sum((m.quantity * m.unit_cost for m in movements), Decimal(0))
+        invoice_line.unit_cost = (total / line.quantity).quantize(Decimal("0.0001"))
+    invoice_line.save(update_fields=["unit_cost"])
+
+
+def _line_check(line: LineInput, *, rental_allowed: bool, document) -> None:
+    product = line.product
+    if not product.active:
+        raise InvalidLine(f"{product.sku} is inactive: it cannot be sold or rented.", "product")
+    if line.kind == OrderLine.Kind.RENTAL:
+        if not rental_allowed:
+            raise InvalidLine("Invoices carry no rental lines: rentals go through orders.", "kind")
+        if not product.traceable:
+            raise InvalidLine(
+                f"{product.sku} is not traceable: only devices are rented.", "product"
+            )
+    if line.quantity is None or line.quantity <= 0:
+        raise InvalidLine(f"The quantity of {product.sku} must be greater than zero.", "quantity")
+    if product.traceable and line.quantity != line.quantity.to_integral_value():
+        raise InvalidLine(f"{product.sku} is counted in devices: a whole number.", "quantity")
+    if line.unit_price is not None and line.unit_price < 0:
+        raise InvalidLine("A price cannot be negative.", "unit_price")
+    if line.device is not None:
+        if line.device.product_id != product.pk:
+            raise InvalidLine(f"{line.device} is not a {product.sku}.", "device")
+        if line.quantity != 1:
+            raise InvalidLine("A line naming a device is for one unit.", "quantity")
+        if line.device.state not in (State.NEW, State.USED) or line.device.owner_id:
+            raise InvalidLine(
+                f"{line.device} is {line.device.get_state_display()}: it is not for sale or rent.",
+                "device",
+            )
+
+
+def _locked(model, document):
+    return (
+        model.objects.select_for_update().select_related("party", "warehouse").get(pk=document.pk)
+    )
+
+
+def _state_check(document, allowed, verb: str) -> None:
+    allowed = (allowed,) if isinstance(allowed, str) else allowed
+    if document.status not in allowed:
+        raise DocumentStateError(
+            f"{document} is {document.get_status_display().lower()}: cannot {verb} it."
+        )
+
+
+def _who(actor):
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
