@@ -1,4 +1,8 @@
-"""Demo data for a first look: a living warehouse, built through the services."""
+"""Demo data for a first look: a living warehouse, built through the services.
+
+It lives in billing, the top app, because it drives all three: stock,
+devices and documents.
+"""
 
 import random
 from datetime import timedelta
@@ -10,7 +14,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from warehouse import selectors, services
+from billing import services as billing
+from billing.models import OrderLine
+from devices import services as devices
+from devices.models import Characteristic, Device, DeviceStatus, State
+from warehouse import services
 from warehouse.exceptions import WarehouseError
 from warehouse.models import Location, Party, Product
 
@@ -77,6 +85,7 @@ class Command(BaseCommand):
         else:
             with transaction.atomic():
                 self.seed(random.Random(seed), users["staff"])
+                self.documents(random.Random(seed), users["clerk"], users["staff"])
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         self.credentials_print(users)
 
@@ -142,9 +151,18 @@ class Command(BaseCommand):
 
         products = []
         for sku, name, unit, traceable, cost in PRODUCTS:
-            products.append(
-                (Product.objects.create(sku=sku, name=name, unit=unit, traceable=traceable), cost)
+            price = (Decimal(cost) * Decimal("1.6")).quantize(Decimal("0.01"))
+            rental = (Decimal(cost) * Decimal("0.08")).quantize(Decimal("0.01")) if traceable else 0
+            product = Product.objects.create(
+                sku=sku,
+                name=name,
+                unit=unit,
+                traceable=traceable,
+                sale_price=price,
+                rental_price=rental,
             )
+            products.append((product, cost))
+        self.reference_data()
 
         self.serial_counter = 1000
         for day in range(60):
@@ -167,6 +185,134 @@ class Command(BaseCommand):
                 locations,
                 quarantine,
             )
+
+    def reference_data(self):
+        """Statuses per state and characteristics of a few products."""
+        for state, names in (
+            (State.USED, ["Awaiting test", "Tested OK", "Refurbished"]),
+            (State.BLOCKED, ["Faulty", "Missing parts", "Held for audit"]),
+            (State.NEW, ["Sealed box"]),
+        ):
+            for name in names:
+                DeviceStatus.objects.create(state=state, name=name)
+        laptop = Product.objects.get(sku="LTP-T14")
+        Characteristic.objects.create(
+            product=laptop, name="RAM", type="choice", choices="8 GB,16 GB,32 GB", required=True
+        )
+        Characteristic.objects.create(product=laptop, name="Keyboard layout", type="text")
+        router = Product.objects.get(sku="RTR-HAP-AX2")
+        Characteristic.objects.create(product=router, name="Firmware", type="text")
+        Characteristic.objects.create(product=router, name="Ports", type="number")
+
+    def documents(self, rng, clerk, staff):
+        """Orders, invoices, rentals, a credit note and own devices: a living back office."""
+        now = timezone.now().replace(microsecond=0)
+        main = Location.objects.get(warehouse__code="main", code="STOCK").warehouse
+        stock = Location.objects.get(warehouse=main, code="STOCK")
+        contacts = list(Party.objects.filter(kind=Party.Kind.CONTACT).order_by("name"))
+        counted = list(
+            Product.objects.filter(
+                traceable=False, stocks__warehouse=main, stocks__in_storage__gt=5
+            )
+            .order_by("sku")
+            .distinct()
+        )
+        traceable = list(
+            Product.objects.filter(
+                traceable=True,
+                devices__state=State.NEW,
+                devices__location_kind=Location.Kind.STORAGE,
+                devices__location__warehouse=main,
+            )
+            .order_by("sku")
+            .distinct()
+        )
+        plans = [
+            ("completed", [("sale", 0, 2), ("rental", 0, 1)]),
+            ("completed", [("sale", 1, 3), ("sale", 1, 1)]),
+            ("dispatched", [("sale", 2, 4), ("sale", 2, 1)]),
+            ("confirmed", [("sale", 3, 2), ("rental", 1, 1)]),
+            ("confirmed", [("sale", 4, 5)]),
+            ("draft", [("sale", 5, 1), ("sale", 3, 1)]),
+            ("cancelled", [("sale", 0, 1)]),
+        ]
+        for index, (status, lines) in enumerate(plans):
+            when = now - timedelta(days=len(plans) - index, hours=3)
+            inputs = []
+            for kind, pick, quantity in lines:
+                pool = traceable if kind == "rental" or (pick % 2 and traceable) else counted
+                product = pool[pick % len(pool)]
+                inputs.append(
+                    billing.LineInput(
+                        product=product,
+                        quantity=Decimal(1 if product.traceable else quantity),
+                        kind=OrderLine.Kind.RENTAL if kind == "rental" else OrderLine.Kind.SALE,
+                    )
+                )
+            try:
+                order = billing.order_create(
+                    actor=clerk,
+                    party=contacts[index % len(contacts)],
+                    warehouse=main,
+                    lines=inputs,
+                    now=when,
+                )
+                if status != "draft":
+                    billing.order_confirm(order=order, actor=clerk, now=when)
+                if status in ("dispatched", "completed"):
+                    billing.order_dispatch(order=order, actor=staff, now=when + timedelta(hours=2))
+                if status == "completed":
+                    billing.order_complete(order=order, actor=clerk, now=when + timedelta(hours=5))
+                if status == "cancelled":
+                    billing.order_cancel(order=order, actor=clerk, now=when + timedelta(hours=1))
+            except WarehouseError as exc:
+                self.stderr.write(f"demo order skipped: {exc.message}")
+
+        invoice = billing.invoice_create(
+            actor=clerk,
+            party=contacts[1],
+            warehouse=main,
+            lines=[billing.LineInput(product=counted[0], quantity=Decimal(2))],
+            now=now - timedelta(days=2),
+        )
+        billing.invoice_issue(invoice=invoice, actor=clerk, now=now - timedelta(days=2))
+        posted = billing.invoice_create(
+            actor=clerk,
+            party=contacts[2],
+            warehouse=main,
+            lines=[billing.LineInput(product=counted[1], quantity=Decimal(3))],
+            now=now - timedelta(days=3),
+        )
+        billing.invoice_post(invoice=posted, actor=clerk, now=now - timedelta(days=3))
+        credit = billing.creditnote_create(
+            actor=clerk,
+            invoice=posted,
+            return_location=stock,
+            lines=[billing.CreditLineInput(invoice_line=posted.lines.get(), quantity=Decimal(1))],
+            now=now - timedelta(days=1),
+        )
+        billing.creditnote_post(credit_note=credit, actor=clerk, now=now - timedelta(days=1))
+
+        # Blocked and statused devices, customers' own devices.
+        spare = Device.objects.filter(state=State.NEW, location=stock, reserved_by="").first()
+        if spare is not None:
+            devices.device_transition(
+                device=spare,
+                action="block",
+                actor=staff,
+                reason="Fan noise at test",
+                status=DeviceStatus.objects.get(name="Faulty"),
+                now=now - timedelta(hours=6),
+            )
+        router = Product.objects.get(sku="RTR-HAP-AX2")
+        devices.device_register_own(
+            actor=clerk,
+            product=router,
+            serial="CUST-7781",
+            party=contacts[0],
+            reason="Customer brought it for service",
+            now=now - timedelta(days=5),
+        )
 
     def delivery(self, rng, delivery, when, products, actor, locations, incoming):
         """A supplier's delivery of several products."""
@@ -196,7 +342,7 @@ class Command(BaseCommand):
                 lines.append(
                     services.StockInLine(product=product, quantity=quantity, unit_cost=unit_cost)
                 )
-        services.stock_in(
+        devices.stock_in(
             actor=actor,
             location=location,
             lines=lines,
@@ -226,7 +372,7 @@ class Command(BaseCommand):
         pick = serials[: rng.randint(1, max(1, len(serials) // 2))] if serials else []
         try:
             if source.kind == Location.Kind.INCOMING:
-                services.stock_move(
+                devices.stock_move(
                     actor=actor,
                     product=product,
                     source=source,
@@ -237,7 +383,7 @@ class Command(BaseCommand):
                     now=when,
                 )
             elif step % 7 == 0 and source.kind == Location.Kind.STORAGE:
-                services.stock_isolate(
+                devices.stock_isolate(
                     actor=actor,
                     product=product,
                     location=source,
@@ -248,7 +394,7 @@ class Command(BaseCommand):
                     now=when,
                 )
             elif step % 9 == 0:
-                services.stock_remove(
+                devices.stock_remove(
                     actor=actor,
                     product=product,
                     location=source,
@@ -268,7 +414,7 @@ class Command(BaseCommand):
                 )
             else:
                 others = [loc for loc in locations[source.warehouse.code] if loc != source]
-                services.stock_move(
+                devices.stock_move(
                     actor=actor,
                     product=product,
                     source=source,
@@ -283,7 +429,11 @@ class Command(BaseCommand):
 
 
 def _serials_at(product, location):
-    return selectors.serials_at(product=product, location=location)
+    return list(
+        Device.objects.filter(
+            product=product, location=location, state__in=[State.NEW, State.USED]
+        ).values_list("serial", flat=True)
+    )
 
 
 def _email(name: str) -> str:
