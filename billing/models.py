@@ -114,7 +114,14 @@ class OrderLine(Line):
     assigned_devices = models.ManyToManyField(Device, blank=True, related_name="order_lines")
 
     class Meta(Line.Meta):
-        constraints = _line_checks("orderline")
+        constraints = [
+            *_line_checks("orderline"),
+            models.UniqueConstraint(
+                fields=["order", "device"],
+                condition=Q(device__isnull=False),
+                name="orderline_device_once_per_order",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.order}: {self.get_kind_display()} {self.quantity} × {self.product.sku}"
@@ -149,7 +156,14 @@ class InvoiceLine(Line):
     unit_cost = models.DecimalField(**MONEY, default=ZERO, help_text="Cost of goods sold.")
 
     class Meta(Line.Meta):
-        constraints = _line_checks("invoiceline")
+        constraints = [
+            *_line_checks("invoiceline"),
+            models.UniqueConstraint(
+                fields=["invoice", "device"],
+                condition=Q(device__isnull=False),
+                name="invoiceline_device_once_per_invoice",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.invoice}: {self.quantity} × {self.product.sku}"
@@ -167,6 +181,7 @@ class CreditNote(Document):
         Location, on_delete=models.PROTECT, related_name="+", help_text="Where returns go."
     )
     posted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(Document.Meta):
         pass

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from devices import services as device_services
@@ -117,7 +118,7 @@ def order_line_add(*, order: Order, line: LineInput) -> OrderLine:
         unit_price=price,
         device=line.device,
         rental_until=line.rental_until,
-        position=order.lines.count() + 1,
+        position=_next_position(order.lines),
     )
 
 
@@ -250,6 +251,7 @@ def order_cancel(*, order: Order, actor, now: dt.datetime | None = None) -> Orde
         "cancel",
     )
     if order.status == Order.Status.DISPATCHED:
+        undone = set()
         for line in order.lines.select_related("product").order_by("product_id", "id"):
             if line.product.traceable:
                 for device in line.assigned_devices.select_related("product", "location"):
@@ -260,8 +262,10 @@ def order_cancel(*, order: Order, actor, now: dt.datetime | None = None) -> Orde
                         reference=order.number,
                         now=now,
                     )
-            else:
-                _undispatch_counted(order, line, actor=actor, now=now)
+            elif line.product_id not in undone:
+                # The product's dispatch movements cover all its lines: undo them once.
+                undone.add(line.product_id)
+                _undispatch_counted(order, line.product, actor=actor, now=now)
     stock.reservations_close(document_type="order", document_id=order.pk, now=now)
     device_services.devices_release(document=order.number, actor=actor, now=now)
     order.status = Order.Status.CANCELLED
@@ -270,15 +274,15 @@ def order_cancel(*, order: Order, actor, now: dt.datetime | None = None) -> Orde
     return order
 
 
-def _undispatch_counted(order: Order, line: OrderLine, *, actor, now) -> None:
-    """Counted goods go back to the storage locations they were dispatched from."""
+def _undispatch_counted(order: Order, product: Product, *, actor, now) -> None:
+    """A counted product goes back to the storage locations it was dispatched from."""
     sent = Movement.objects.filter(
-        reference=order.number, product=line.product, action=Action.DISPATCH
+        reference=order.number, product=product, action=Action.DISPATCH
     ).select_related("source__warehouse", "destination__warehouse")
     for movement in sent.order_by("id"):
         stock.stock_between(
             actor=actor,
-            product=line.product,
+            product=product,
             source=movement.destination,
             destination=movement.source,
             quantity=movement.quantity,
@@ -329,7 +333,7 @@ def invoice_line_add(*, invoice: Invoice, line: LineInput) -> InvoiceLine:
         quantity=line.quantity,
         unit_price=line.product.sale_price if line.unit_price is None else line.unit_price,
         device=line.device,
-        position=invoice.lines.count() + 1,
+        position=_next_position(invoice.lines),
     )
 
 
@@ -487,8 +491,8 @@ def creditnote_cancel(*, credit_note: CreditNote, actor, now=None) -> CreditNote
     credit_note = _locked(CreditNote, credit_note)
     _state_check(credit_note, CreditNote.Status.DRAFT, "cancel")
     credit_note.status = CreditNote.Status.CANCELLED
-    credit_note.updated_at = now or timezone.now()
-    credit_note.save(update_fields=["status", "updated_at"])
+    credit_note.cancelled_at = credit_note.updated_at = now or timezone.now()
+    credit_note.save(update_fields=["status", "cancelled_at", "updated_at"])
     return credit_note
 
 
@@ -551,9 +555,18 @@ def rental_return(
 ) -> Rental:
     """End a rental: the device comes back to storage (or quarantine) as Used."""
     now = now or timezone.now()
-    rental = Rental.objects.select_for_update().select_related("device").get(pk=rental.pk)
+    rental = (
+        Rental.objects.select_for_update()
+        .select_related("device", "order_line__order")
+        .get(pk=rental.pk)
+    )
     if rental.returned_at is not None:
         raise DocumentStateError(f"{rental.device} came back already.")
+    warehouse_id = rental.order_line.order.warehouse_id
+    if location.warehouse_id != warehouse_id:
+        raise InvalidLine(
+            f"{rental.device} comes back to {rental.order_line.order.warehouse}.", "location"
+        )
     device_services.device_transition(
         device=rental.device,
         action="return_rental",
@@ -706,11 +719,19 @@ def _line_check(line: LineInput, *, rental_allowed: bool, document) -> None:
             raise InvalidLine(f"{line.device} is not a {product.sku}.", "device")
         if line.quantity != 1:
             raise InvalidLine("A line naming a device is for one unit.", "quantity")
+        if document.lines.filter(device=line.device).exists():
+            # Two lines would reserve two units for one device, then fail at dispatch or post.
+            raise InvalidLine(f"{line.device} is on {document} already.", "device")
         if line.device.state not in (State.NEW, State.USED) or line.device.owner_id:
             raise InvalidLine(
                 f"{line.device} is {line.device.get_state_display()}: it is not for sale or rent.",
                 "device",
             )
+
+
+def _next_position(lines) -> int:
+    last = lines.aggregate(last=Max("position"))["last"]
+    return (last or 0) + 1
 
 
 def _locked(model, document):

@@ -68,6 +68,7 @@ def stock_in(
     reference: str = "",
     reason: str = "",
     now: dt.datetime | None = None,
+    allow_over_maximum: bool = False,
 ) -> list[Movement]:
     """Book goods in, creating a New device per serial of the traceable lines.
 
@@ -85,6 +86,7 @@ def stock_in(
         reference=reference,
         reason=reason,
         now=now,
+        allow_over_maximum=allow_over_maximum,
     )
     _devices_create(movements, actor=actor, action="stock_in")
     return movements
@@ -203,7 +205,16 @@ def _serials_check_unknown(product: Product, serials: Sequence[str], *, line=Non
 
 @transaction.atomic
 def stock_move(
-    *, actor, product, source, destination, quantity=None, serials=(), reason="", now=None
+    *,
+    actor,
+    product,
+    source,
+    destination,
+    quantity=None,
+    serials=(),
+    reason="",
+    now=None,
+    allow_over_maximum=False,
 ):
     """Move goods between real locations; each device of a traceable product moves itself."""
     if not product.traceable:
@@ -216,18 +227,24 @@ def stock_move(
             serials=serials,
             reason=reason,
             now=now,
+            allow_over_maximum=allow_over_maximum,
         )
-    if not destination.is_real:
+    if not destination.is_real or destination.kind == Kind.INCOMING:
         raise stock.InvalidDestination(
-            f"Goods can only be moved to a real location, not {destination}."
+            f"Goods can only be moved to storage or quarantine, not to {destination}."
         )
     devices = _devices_at(product, source, serials, quantity)
-    return [
+    movements = [
         device_transition(
             device=d, action="move", location=destination, actor=actor, reason=reason, now=now
         ).last_event.movement
         for d in devices
     ]
+    if source.warehouse_id != destination.warehouse_id:
+        stock.maximum_check(
+            pairs={(product.pk, destination.warehouse_id)}, allow_over=allow_over_maximum
+        )
+    return movements
 
 
 @transaction.atomic
@@ -375,6 +392,8 @@ def device_transition(
             raise InvalidOwner(f"Choose the party who {_party_role(action)} {device}.")
         if action == "transfer":
             _transfer_check(device, party)
+        if action == "register_own" and party.kind != Party.Kind.CONTACT:
+            raise InvalidOwner(f"Only a contact registers an own device; {party} is a merchant.")
 
     if device.state == State.BLOCKED and device.location_kind == Kind.STORAGE:
         # Leaving "blocked in storage" first, so the move's availability check counts it.
@@ -438,12 +457,19 @@ def device_transition(
 def _destination(device: Device, action: str, location: Location | None, last) -> Location | None:
     """Where the transition puts the device; None: it stays where it is."""
     if action in _VIRTUAL_TARGET:
+        if action != "write_off" and device.location_kind not in (Kind.STORAGE, Kind.DISPATCHED):
+            # Incoming and quarantined goods are not for sale or rent.
+            raise InvalidDeviceLocation(
+                f"{device} is in {device.location}: only devices in storage "
+                "are dispatched, sold or rented."
+            )
         return stock.virtual_location(
             warehouse=device.location.warehouse_id, kind=_VIRTUAL_TARGET[action]
         )
     if action == "move":
-        if location is None or not location.is_real:
-            raise InvalidDeviceLocation("Choose a real location (storage, incoming, quarantine).")
+        if location is None or location.kind not in (Kind.STORAGE, Kind.QUARANTINE):
+            # Incoming locations receive deliveries only.
+            raise InvalidDeviceLocation("Choose a storage or quarantine location.")
         if location.pk == device.location_id:
             raise InvalidDeviceLocation(f"{device} is already in {location}.")
         return location
@@ -599,6 +625,10 @@ def _status_check(status: DeviceStatus, state: str) -> None:
         raise InvalidStatus(f"The status “{status.name}” is no longer in use.")
 
 
+# A coordinate left out of an edit, unlike None, which clears it.
+UNCHANGED = object()
+
+
 @transaction.atomic
 def device_details_set(
     *,
@@ -606,14 +636,15 @@ def device_details_set(
     actor,
     electronic_id: str | None = None,
     spot: str | None = None,
-    latitude=None,
-    longitude=None,
+    latitude=UNCHANGED,
+    longitude=UNCHANGED,
     characteristics: dict | None = None,
     reason: str = "",
     now=None,
 ) -> Device:
     """Edit what describes a device: electronic id, spot, coordinates, characteristics.
 
+    What is not given stays as it is (None clears the coordinates).
     Characteristics are validated against the product's definitions; an
     error names each bad one and nothing is saved.
     """
@@ -631,7 +662,7 @@ def device_details_set(
         ("latitude", latitude),
         ("longitude", longitude),
     ):
-        if value is None and name in ("electronic_id", "spot"):
+        if value is UNCHANGED or (value is None and name in ("electronic_id", "spot")):
             continue
         if isinstance(value, str):
             value = value.strip()
@@ -794,18 +825,18 @@ def device_disassemble(
             product=part, location=f"{device}", available=have, requested=quantity
         )
     now = now or timezone.now()
-    installed = stock.virtual_location(warehouse=destination.warehouse_id, kind=Kind.INSTALLED)
     movement = stock.movements_book(
         specs=[
             stock.MovementSpec(
                 product=part,
                 source=installed,
                 destination=destination,
-                quantity=quantity,
+                quantity=taken,
                 action=Action.DISASSEMBLE,
                 reason=reason,
                 reference=f"device:{device.pk}",
             )
+            for installed, taken in _installed_places(device, part, quantity)
         ],
         actor=actor,
         now=now,
@@ -823,6 +854,28 @@ def device_disassemble(
         created_at=now,
     )
     return row
+
+
+def _installed_places(device: Device, part: Product, quantity: Decimal):
+    """(installed location, quantity) pairs holding `quantity` of the device's part, by the ledger.
+
+    A part stays in the installed location of the warehouse it was taken from,
+    wherever the device goes afterwards; the latest installation comes out first.
+    """
+    held: dict[int, Decimal] = {}
+    for m in Movement.objects.filter(product=part, reference=f"device:{device.pk}").order_by("id"):
+        if m.action == Action.ASSEMBLE:
+            held[m.destination_id] = held.pop(m.destination_id, Decimal(0)) + m.quantity
+        else:
+            held[m.source_id] = held.get(m.source_id, Decimal(0)) - m.quantity
+    taken = []
+    for location_id in reversed(held):
+        take = min(held[location_id], quantity)
+        if take > 0:
+            taken.append((location_id, take))
+            quantity -= take
+    locations = Location.objects.in_bulk([location_id for location_id, _ in taken])
+    return [(locations[location_id], take) for location_id, take in taken]
 
 
 # --------------------------------------------------------------------------- helpers

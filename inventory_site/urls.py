@@ -3,10 +3,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from devices import services as device_stock
+from warehouse import urls as warehouse_urls
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="warehouse:balance"), name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("", include("warehouse.urls")),
+    # The stock pages book through the devices app, which keeps devices and
+    # ledger in step for traceable products and passes counted ones through.
+    path("", include((warehouse_urls.patterns(stock=device_stock), "warehouse"))),
+    path("", include("billing.urls")),
+    path("", include("devices.urls")),
 ]

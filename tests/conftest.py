@@ -1,12 +1,12 @@
 import pytest
-from django.contrib.auth.models import Group
 
+from tests.roles import role
 from tests.warehouse.factories import UserFactory
 
 
-def _user_in(role: str, username: str):
+def _user_in(role_name: str, username: str):
     user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(role(role_name))
     return user
 
 

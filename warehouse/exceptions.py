@@ -42,6 +42,10 @@ class InvalidSerials(WarehouseError):
     field = "serials"
 
 
+class InvalidPackage(WarehouseError):
+    field = "package_number"
+
+
 class InactiveProduct(WarehouseError):
     field = "product"
 
@@ -66,3 +70,21 @@ class ReservationRefused(WarehouseError):
             for product, warehouse, available, requested in shortfalls
         ]
         super().__init__("Not enough stock to reserve. " + "; ".join(parts) + ".")
+
+
+class AboveMaximum(WarehouseError):
+    """A booking would lift a product above its maximum in a warehouse."""
+
+    field = None
+
+    def __init__(self, excesses, *, hard: bool):
+        # excesses: [(product, warehouse, maximum, would_hold)]
+        self.excesses = excesses
+        self.hard = hard
+        parts = [
+            f"{product.sku} in {warehouse} would hold {fmt(holding)}, above its maximum of "
+            f"{fmt(maximum)}"
+            for product, warehouse, maximum, holding in excesses
+        ]
+        ending = " Refused: the maximum is hard." if hard else " Confirm to book anyway."
+        super().__init__("; ".join(parts) + "." + ending)

@@ -2,15 +2,17 @@
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from .models import Location, Movement, Product, Warehouse
+from .models import CostLayer, Location, Movement, Product, Warehouse
 
 
 class BalanceFilter(django_filters.FilterSet):
     """The stock balance: warehouse (applied by the selector), text, traceable."""
 
     warehouse = django_filters.ModelChoiceFilter(
+        label="Warehouse",
         queryset=Warehouse.objects.filter(active=True),
         empty_label="All warehouses",
         method="filter_noop",
@@ -47,6 +49,7 @@ class MovementFilter(django_filters.FilterSet):
 
     product = django_filters.CharFilter(label="Product (SKU)", method="filter_product")
     location = django_filters.ModelChoiceFilter(
+        label="Location",
         queryset=Location.objects.select_related("warehouse").order_by("warehouse__code", "code"),
         method="filter_location",
     )
@@ -80,3 +83,69 @@ class MovementFilter(django_filters.FilterSet):
 
     def filter_location(self, queryset, name, value):
         return queryset.filter(Q(source=value) | Q(destination=value))
+
+
+class SkuField(forms.ModelChoiceField):
+    """A product typed by its SKU, in any case."""
+
+    default_error_messages = {"invalid_choice": "No product has this SKU."}
+
+    def __init__(self, *, queryset=None, **kwargs):
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"type": "search", "placeholder": "SKU"})
+        )
+        super().__init__(queryset=Product.objects.all(), **kwargs)
+
+    def prepare_value(self, value):
+        return value.sku if isinstance(value, Product) else value
+
+    def to_python(self, value):
+        value = (value or "").strip()
+        if not value:
+            return None
+        product = self.queryset.filter(sku__iexact=value).first()
+        if product is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return product
+
+
+class SkuFilter(django_filters.Filter):
+    field_class = SkuField
+
+
+class FifoFilter(django_filters.FilterSet):
+    """The FIFO report: product, warehouse and the dates packages were received.
+
+    The selector (`fifo_report`) applies every criterion to the cost layers
+    before it groups them, so the filters here only parse.
+    """
+
+    product = SkuFilter(label="Product (SKU)", method="filter_noop")
+    warehouse = django_filters.ModelChoiceFilter(
+        label="Warehouse",
+        queryset=Warehouse.objects.order_by("code"),
+        empty_label="All warehouses",
+        method="filter_noop",
+    )
+    date_from = django_filters.DateFilter(
+        label="Received from",
+        method="filter_noop",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = django_filters.DateFilter(
+        label="Received to",
+        method="filter_noop",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = CostLayer
+        fields = ["product", "warehouse", "date_from", "date_to"]
+
+    def filter_noop(self, queryset, name, value):
+        return queryset  # fifo_report filters the layers before grouping them
+
+    def criteria(self) -> dict:
+        """The selector's keyword arguments for what was asked (nothing when invalid)."""
+        data = self.form.cleaned_data
+        return {name: data.get(name) for name in ("product", "warehouse", "date_from", "date_to")}

@@ -4,7 +4,9 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 
+from .exceptions import fmt
 from .models import MONEY, QUANTITY, Location, Product
 from .selectors import real_locations
 
@@ -38,10 +40,59 @@ class ProductChoiceField(forms.ModelChoiceField):
         return f"{obj.sku} · {obj.name}"
 
 
+def units_clean(form: forms.Form, data: dict) -> dict:
+    """Quantity and serials of one product: one serial per unit of a traceable product.
+
+    A traceable product's quantity becomes the number of its serials.
+    """
+    product = data.get("product")
+    if product is None:
+        return data
+    serials = data.get("serials") or []
+    if product.traceable:
+        repeated = sorted({s.strip() for s in serials if serials.count(s) > 1})
+        if not serials:
+            form.add_error("serials", f"{product.sku} is traceable: give its serial numbers.")
+        elif repeated:
+            form.add_error("serials", f"Given twice on this line: {', '.join(repeated)}.")
+        elif data.get("quantity") not in (None, len(serials)):
+            form.add_error(
+                "quantity",
+                f"{len(serials)} serial numbers given: the quantity is their count.",
+            )
+        data["quantity"] = Decimal(len(serials))
+    else:
+        if serials:
+            form.add_error("serials", f"{product.sku} is not traceable: no serial numbers.")
+        if not data.get("quantity"):
+            form.add_error("quantity", "Give a quantity greater than zero.")
+    return data
+
+
+class OverMaximumMixin:
+    """A booking above a soft maximum is confirmed by a checkbox shown with the warning."""
+
+    CONFIRM = "confirm_over_maximum"
+
+    def over_maximum_field_add(self):
+        self.fields[self.CONFIRM] = forms.BooleanField(
+            label="Book anyway above the maximum", required=False, widget=forms.HiddenInput
+        )
+        if self.is_bound and self.data.get(self.add_prefix(self.CONFIRM)) in ("on", "True", "1"):
+            self.fields[self.CONFIRM].widget = forms.CheckboxInput()
+
+    def over_maximum_ask(self, exc) -> None:
+        """Show the warning; a soft maximum also shows the checkbox that confirms it."""
+        self.add_error(None, exc.message)
+        # A hard maximum cannot be confirmed away.
+        widget = forms.HiddenInput if exc.hard else forms.CheckboxInput
+        self.fields[self.CONFIRM].widget = widget()
+
+
 # --------------------------------------------------------------------------- stock-in
 
 
-class StockInForm(forms.Form):
+class StockInForm(OverMaximumMixin, forms.Form):
     location = LocationChoiceField(
         queryset=Location.objects.none(), help_text="Storage, or incoming to put away later."
     )
@@ -56,6 +107,7 @@ class StockInForm(forms.Form):
         self.fields["location"].queryset = real_locations(
             kinds=[Location.Kind.STORAGE, Location.Kind.INCOMING]
         )
+        self.over_maximum_field_add()
 
 
 class StockInLineForm(forms.Form):
@@ -71,35 +123,24 @@ class StockInLineForm(forms.Form):
     serials = SerialsField(required=False)
 
     def clean(self):
-        data = super().clean()
-        product = data.get("product")
-        if product is None:
-            return data
-        serials = data.get("serials") or []
-        if product.traceable:
-            if not serials:
-                self.add_error("serials", f"{product.sku} is traceable: give its serial numbers.")
-            elif data.get("quantity") not in (None, len(serials)):
-                self.add_error(
-                    "quantity",
-                    f"{len(serials)} serial numbers given: the quantity is their count.",
-                )
-            data["quantity"] = Decimal(len(serials))
-        else:
-            if serials:
-                self.add_error("serials", f"{product.sku} is not traceable: no serial numbers.")
-            if not data.get("quantity"):
-                self.add_error("quantity", "Give a quantity greater than zero.")
-        return data
+        return units_clean(self, super().clean())
 
 
 class BaseStockInLineFormSet(forms.BaseFormSet):
     def clean(self):
         if any(self.errors):
             return
-        lines = [f.cleaned_data for f in self.forms if f.cleaned_data]
+        lines = [f for f in self.forms if f.cleaned_data]
         if not lines:
             raise ValidationError("Add at least one product to book.")
+        seen: dict[tuple[int, str], int] = {}
+        for number, form in enumerate(lines, start=1):
+            product = form.cleaned_data["product"]
+            for serial in form.cleaned_data.get("serials") or ():
+                key = (product.pk, serial.strip())
+                if key in seen and seen[key] != number:
+                    form.add_error("serials", f"{serial} is on line {seen[key]} already.")
+                seen.setdefault(key, number)
 
 
 StockInLineFormSet = forms.formset_factory(
@@ -135,7 +176,7 @@ class StockRemoveForm(ProductStockForm):
         self.fields["location"].queryset = real_locations()
 
 
-class StockMoveForm(ProductStockForm):
+class StockMoveForm(OverMaximumMixin, ProductStockForm):
     source = LocationChoiceField(queryset=Location.objects.none(), label="From")
     destination = LocationChoiceField(queryset=Location.objects.none(), label="To")
     reason = forms.CharField(max_length=255, required=False)
@@ -144,7 +185,10 @@ class StockMoveForm(ProductStockForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["source"].queryset = real_locations()
-        self.fields["destination"].queryset = real_locations()
+        self.fields["destination"].queryset = real_locations(
+            kinds=[Location.Kind.STORAGE, Location.Kind.QUARANTINE]
+        )
+        self.over_maximum_field_add()
 
 
 class StockIsolateForm(ProductStockForm):
@@ -181,6 +225,145 @@ class StockAdjustForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.product = product
         self.fields["location"].queryset = real_locations()
+
+
+# --------------------------------------------------------------------------- incoming
+
+
+MONEY_FIELD = {
+    "max_digits": MONEY["max_digits"],
+    "decimal_places": MONEY["decimal_places"],
+    "min_value": Decimal("0"),
+}
+
+
+class IncomingBookForm(OverMaximumMixin, forms.Form):
+    """One delivered package booked into an incoming location, priced as a whole."""
+
+    location = LocationChoiceField(queryset=Location.objects.none(), label="Incoming location")
+    supplier = forms.CharField(max_length=200, required=False)
+    reference = forms.CharField(
+        max_length=64, required=False, help_text="Delivery note or purchase order number."
+    )
+    product = ProductChoiceField(queryset=Product.objects.filter(active=True).order_by("sku"))
+    quantity = forms.DecimalField(
+        **{**QUANTITY_FIELD, "min_value": Decimal("0")},
+        required=False,
+        help_text="Traceable products: the number of serials.",
+    )
+    package_price = forms.DecimalField(
+        **MONEY_FIELD, label="Package price", help_text="The total paid for the whole package."
+    )
+    package_number = forms.CharField(
+        max_length=64,
+        required=False,
+        help_text="Identifies the delivery; empty: numbered from the reference or the date.",
+    )
+    serials = SerialsField(
+        required=False, label="Serial numbers", help_text="Traceable products: one per unit."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = real_locations(kinds=[Location.Kind.INCOMING])
+        self.over_maximum_field_add()
+
+    def clean(self):
+        return units_clean(self, super().clean())
+
+
+class ReferencePriceForm(forms.Form):
+    """What the booking dialog has so far, to show the product's average as the reference."""
+
+    location = forms.ModelChoiceField(
+        queryset=Location.objects.filter(kind=Location.Kind.INCOMING), required=False
+    )
+    product = forms.ModelChoiceField(queryset=Product.objects.all(), required=False)
+    quantity = forms.DecimalField(**QUANTITY_FIELD, required=False)
+    package_price = forms.DecimalField(**MONEY_FIELD, required=False)
+    serials = SerialsField(required=False)
+
+    def units(self) -> Decimal | None:
+        """The units of the package: the serials of a traceable product, else the quantity."""
+        data = self.cleaned_data
+        product = data.get("product")
+        if product is not None and product.traceable:
+            return Decimal(len(data.get("serials") or [])) or None
+        return data.get("quantity")
+
+
+class PutAwayForm(forms.Form):
+    """Goods of one incoming package moved to a storage location of its warehouse."""
+
+    destination = LocationChoiceField(queryset=Location.objects.none(), label="To storage")
+    quantity = forms.DecimalField(**QUANTITY_FIELD)
+    serials = forms.MultipleChoiceField(
+        label="Serial numbers",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The package's devices still in the incoming location.",
+    )
+    reason = forms.CharField(max_length=255, required=False, label="Note")
+
+    def __init__(self, *args, package, waiting_serials=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.package = package
+        self.fields["destination"].queryset = real_locations(
+            warehouse=package.warehouse, kinds=[Location.Kind.STORAGE]
+        )
+        if package.product.traceable:
+            del self.fields["quantity"]
+            self.fields["serials"].choices = [(s, s) for s in waiting_serials]
+            self.fields["serials"].initial = list(waiting_serials)
+        else:
+            del self.fields["serials"]
+            self.fields["quantity"].initial = Decimal(fmt(package.waiting))
+            self.fields["quantity"].validators.append(
+                MaxValueValidator(
+                    package.waiting,
+                    message=f"Package {package.number} has {fmt(package.waiting)} waiting.",
+                )
+            )
+
+    def clean(self):
+        data = super().clean()
+        if self.package.waiting <= 0:
+            raise ValidationError(f"Package {self.package.number} is put away already.")
+        return data
+
+
+# --------------------------------------------------------------------------- constraints
+
+
+class ConstraintForm(forms.Form):
+    """A product's minimum and maximum in one warehouse."""
+
+    minimum = forms.DecimalField(
+        max_digits=QUANTITY["max_digits"],
+        decimal_places=QUANTITY["decimal_places"],
+        min_value=0,
+        initial=Decimal("0"),
+    )
+    maximum = forms.DecimalField(
+        max_digits=QUANTITY["max_digits"],
+        decimal_places=QUANTITY["decimal_places"],
+        min_value=0,
+        required=False,
+        help_text="Empty: no maximum.",
+    )
+    hard = forms.BooleanField(
+        required=False, label="Hard", help_text="Refuse bookings above the maximum."
+    )
+
+    def __init__(self, *args, warehouse, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.warehouse = warehouse
+
+    def clean(self):
+        data = super().clean()
+        minimum, maximum = data.get("minimum"), data.get("maximum")
+        if minimum is not None and maximum is not None and maximum < minimum:
+            self.add_error("maximum", "The maximum cannot be below the minimum.")
+        return data
 
 
 # --------------------------------------------------------------------------- reference data

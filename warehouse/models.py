@@ -192,6 +192,13 @@ class Movement(models.Model):
     batch = models.UUIDField(
         null=True, blank=True, help_text="Groups the movements booked together."
     )
+    package = models.ForeignKey(
+        "IncomingPackage",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="movements",
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -359,3 +366,132 @@ class Reservation(models.Model):
 
     def __str__(self):
         return f"{self.quantity} × {self.product.sku} for {self.document_number}"
+
+
+class IncomingPackage(models.Model):
+    """A delivered package of one product: its number, its price, what was put away."""
+
+    number = models.CharField("package number", max_length=64)
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="packages")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="packages")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="packages")
+    quantity = models.DecimalField(**QUANTITY)
+    package_price = models.DecimalField(**MONEY, help_text="The total paid for the package.")
+    unit_cost = models.DecimalField(**MONEY)
+    put_away = models.DecimalField(**QUANTITY, default=ZERO)
+    supplier = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["warehouse", "number", "product"], name="incomingpackage_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0) & Q(package_price__gte=0),
+                name="incomingpackage_quantity_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(put_away__gte=0) & Q(put_away__lte=F("quantity")),
+                name="incomingpackage_put_away_within_quantity",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.number} · {self.product.sku}"
+
+    @property
+    def waiting(self) -> Decimal:
+        return self.quantity - self.put_away
+
+
+class CostLayer(models.Model):
+    """A FIFO cost layer: units that entered a warehouse's ownership at one unit cost.
+
+    Goods leaving ownership consume the oldest layers first; the remaining
+    quantities of a product's layers in a warehouse add up to what it owns there.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="cost_layers")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="cost_layers")
+    package = models.ForeignKey(
+        IncomingPackage, on_delete=models.PROTECT, null=True, blank=True, related_name="layers"
+    )
+    package_number = models.CharField(max_length=64, blank=True)
+    # The movement that brought the units in (none for an opening balance).
+    movement = models.ForeignKey(
+        Movement, on_delete=models.PROTECT, null=True, blank=True, related_name="layers_opened"
+    )
+    received_at = models.DateTimeField()
+    quantity = models.DecimalField(**QUANTITY)
+    remaining = models.DecimalField(**QUANTITY)
+    unit_cost = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0) & Q(remaining__gte=0) & Q(remaining__lte=F("quantity")),
+                name="costlayer_remaining_within_quantity",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["product", "warehouse", "received_at", "id"],
+                condition=Q(remaining__gt=0),
+                name="costlayer_open_fifo",
+            ),
+            models.Index(fields=["package_number"], name="costlayer_package_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.product.sku} {self.package_number or '—'}: {self.remaining}/{self.quantity}"
+
+
+class LayerConsumption(models.Model):
+    """Units a movement took out of a cost layer, at that layer's cost."""
+
+    layer = models.ForeignKey(CostLayer, on_delete=models.PROTECT, related_name="consumptions")
+    movement = models.ForeignKey(Movement, on_delete=models.PROTECT, related_name="consumptions")
+    quantity = models.DecimalField(**QUANTITY)
+    unit_cost = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="layerconsumption_quantity_positive"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} from layer {self.layer_id} by movement {self.movement_id}"
+
+
+class StockConstraint(models.Model):
+    """Minimum and maximum quantity in hand of a product in a warehouse."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="constraints")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="constraints")
+    minimum = models.DecimalField(**QUANTITY, default=ZERO)
+    maximum = models.DecimalField(**QUANTITY, null=True, blank=True)
+    hard = models.BooleanField(
+        default=False, help_text="Refuse bookings above the maximum (else warn and ask)."
+    )
+
+    class Meta:
+        ordering = ["product__sku", "warehouse__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "warehouse"], name="stockconstraint_product_warehouse_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(minimum__gte=0)
+                & (Q(maximum__isnull=True) | Q(maximum__gte=F("minimum"))),
+                name="stockconstraint_minimum_within_maximum",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product.sku} in {self.warehouse.code}: {self.minimum}–{self.maximum or '∞'}"

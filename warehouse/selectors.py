@@ -6,19 +6,38 @@ from decimal import Decimal
 
 from django.db.models import (
     Case,
+    Count,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     FilteredRelation,
+    Min,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
 )
 from django.db.models.functions import Coalesce
 
-from .models import MONEY, QUANTITY, Location, Movement, Product, StockPosition, Warehouse
+from .models import (
+    MONEY,
+    QUANTITY,
+    CostLayer,
+    IncomingPackage,
+    LayerConsumption,
+    Location,
+    Movement,
+    Product,
+    Reservation,
+    StockConstraint,
+    StockPosition,
+    Warehouse,
+    WarehouseStock,
+)
 
 ZERO_QTY = Value(Decimal("0"), output_field=DecimalField(**QUANTITY))
 ZERO_MONEY = Value(Decimal("0"), output_field=DecimalField(**MONEY))
@@ -70,6 +89,19 @@ def stock_balance_list(*, warehouse: Warehouse | None = None) -> QuerySet[Produc
             F("in_hand") + F("dispatched") + F("rented"), output_field=DecimalField(**QUANTITY)
         ),
     )
+    low = StockConstraint.objects.filter(product=OuterRef("pk"), minimum__gt=0).annotate(
+        held=Coalesce(
+            Subquery(
+                WarehouseStock.objects.filter(
+                    product=OuterRef("product_id"), warehouse=OuterRef("warehouse_id")
+                ).values("in_hand")[:1]
+            ),
+            ZERO_QTY,
+        )
+    )
+    if warehouse is not None:
+        low = low.filter(warehouse=warehouse)
+    products = products.annotate(below_minimum=Exists(low.filter(held__lt=F("minimum"))))
     if warehouse is None:
         products = products.annotate(
             average_cost=Case(
@@ -93,6 +125,15 @@ def product_positions(*, product: Product) -> QuerySet[StockPosition]:
 
 def product_warehouse_stocks(*, product: Product):
     return product.stocks.select_related("warehouse").order_by("warehouse__code")
+
+
+def product_open_reservations(*, product: Product) -> QuerySet[Reservation]:
+    """The open documents holding a product's stock: number, warehouse, quantity."""
+    return (
+        Reservation.objects.filter(product=product, status=Reservation.Status.OPEN)
+        .select_related("warehouse")
+        .order_by("warehouse__code", "document_number", "id")
+    )
 
 
 def movement_list() -> QuerySet[Movement]:
@@ -159,3 +200,108 @@ def serials_at(*, product: Product, location: Location) -> list[str]:
         .values_list("serial", "destination_id")
     )
     return sorted(serial for serial, destination in last if destination == location.pk)
+
+
+# --------------------------------------------------------------------------- constraints
+
+
+def low_stock_list(*, warehouse: Warehouse | None = None):
+    """Constraints whose product is below its minimum in hand, with the quantity to reorder.
+
+    Reorder up to the maximum (or the minimum when there is none).
+    """
+    held = Coalesce(
+        Subquery(
+            WarehouseStock.objects.filter(
+                product=OuterRef("product_id"), warehouse=OuterRef("warehouse_id")
+            ).values("in_hand")[:1]
+        ),
+        ZERO_QTY,
+    )
+    rows = (
+        StockConstraint.objects.annotate(in_hand=held)
+        .filter(in_hand__lt=F("minimum"))
+        .annotate(
+            reorder=ExpressionWrapper(
+                Coalesce(F("maximum"), F("minimum")) - F("in_hand"),
+                output_field=DecimalField(**QUANTITY),
+            )
+        )
+        .select_related("product", "warehouse")
+        .order_by("warehouse__code", "product__sku")
+    )
+    if warehouse is not None:
+        rows = rows.filter(warehouse=warehouse)
+    return rows
+
+
+def low_stock_count() -> int:
+    """How many product × warehouse pairs are below their minimum (the navigation badge)."""
+    return low_stock_list().count()
+
+
+# --------------------------------------------------------------------------- incoming and FIFO
+
+
+def package_waiting_list(*, warehouse: Warehouse | None = None):
+    """Incoming packages with goods not yet put away, oldest first."""
+    packages = (
+        IncomingPackage.objects.filter(put_away__lt=F("quantity"))
+        .select_related("product", "location__warehouse")
+        .order_by("received_at", "id")
+    )
+    if warehouse is not None:
+        packages = packages.filter(warehouse=warehouse)
+    return packages
+
+
+def fifo_report(*, product: Product | None = None, date_from=None, date_to=None, warehouse=None):
+    """FIFO valuation per product and package: received, consumed, remaining, value.
+
+    One row per (product, warehouse, package number); dates filter on when
+    the package was received. Remaining quantities of all rows add up to
+    what the business owns.
+    """
+    layers = CostLayer.objects.all()
+    if product is not None:
+        layers = layers.filter(product=product)
+    if warehouse is not None:
+        layers = layers.filter(warehouse=warehouse)
+    if date_from is not None:
+        layers = layers.filter(received_at__date__gte=date_from)
+    if date_to is not None:
+        layers = layers.filter(received_at__date__lte=date_to)
+    value = ExpressionWrapper(F("quantity") * F("unit_cost"), output_field=DecimalField(**MONEY))
+    left = ExpressionWrapper(F("remaining") * F("unit_cost"), output_field=DecimalField(**MONEY))
+    return (
+        layers.values(
+            "product_id", "product__sku", "product__name", "warehouse__code", "package_number"
+        )
+        .annotate(
+            # The values first: once `remaining` names the sum, F("remaining") means it.
+            received_value=Sum(value),
+            remaining_value=Sum(left),
+            received_at=Min("received_at"),
+            received=Sum("quantity"),
+            remaining=Sum("remaining"),
+            layers=Count("id"),
+        )
+        .annotate(
+            consumed=ExpressionWrapper(
+                F("received") - F("remaining"), output_field=DecimalField(**QUANTITY)
+            )
+        )
+        .order_by("product__sku", "warehouse__code", "received_at", "package_number")
+    )
+
+
+def package_consumptions(*, product: Product, package_number: str, warehouse=None):
+    """Which movements consumed a package's layers, with their documents."""
+    rows = LayerConsumption.objects.filter(
+        layer__product=product, layer__package_number=package_number
+    )
+    if warehouse is not None:
+        rows = rows.filter(layer__warehouse=warehouse)
+    return rows.select_related(
+        "movement__source__warehouse", "movement__destination__warehouse", "movement__actor"
+    ).order_by("movement__created_at", "id")

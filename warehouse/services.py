@@ -18,14 +18,16 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .exceptions import (
+    AboveMaximum,
     InactiveProduct,
     InsufficientStock,
     InvalidDestination,
     InvalidLocation,
+    InvalidPackage,
     InvalidQuantity,
     InvalidSerials,
     ReservationRefused,
@@ -34,10 +36,14 @@ from .exceptions import (
 )
 from .models import (
     ZERO,
+    CostLayer,
+    IncomingPackage,
+    LayerConsumption,
     Location,
     Movement,
     Product,
     Reservation,
+    StockConstraint,
     StockPosition,
     Warehouse,
     WarehouseStock,
@@ -74,14 +80,22 @@ class MovementSpec:
     reason: str = ""
     reference: str = ""
     supplier: str = ""
+    package: IncomingPackage | None = None
 
 
 @dataclass(frozen=True)
 class StockInLine:
+    """One product of a stock-in; with a package number it is an incoming package.
+
+    With a package price (the total paid), the unit cost is price ÷ quantity.
+    """
+
     product: Product
-    quantity: Decimal
-    unit_cost: Decimal
+    quantity: Decimal | None
+    unit_cost: Decimal | None
     serials: tuple[str, ...] = field(default_factory=tuple)
+    package_number: str = ""
+    package_price: Decimal | None = None
 
 
 # --------------------------------------------------------------------------- virtual locations
@@ -142,22 +156,46 @@ def stock_in(
     reference: str = "",
     reason: str = "",
     now: datetime | None = None,
+    allow_over_maximum: bool = False,
 ) -> list[Movement]:
     """Book goods from a supplier into a storage or incoming location, all lines or none.
 
-    Each line recomputes the product's moving average cost in the warehouse.
-    A traceable product needs one serial number per unit.
+    Each line recomputes the product's moving average cost in the warehouse
+    and opens a FIFO cost layer. A traceable product needs one serial number
+    per unit. Goods booked into an incoming location always come as a
+    package (numbered from the reference when no package number is given),
+    so the incoming list can tell what waits to be put away.
     """
     if location.kind not in (Kind.STORAGE, Kind.INCOMING):
         raise InvalidLocation(f"Goods are booked into storage or incoming, not into {location}.")
     if not lines:
         raise InvalidQuantity("Add at least one product to book.")
+    now = now or timezone.now()
     supplier_location = virtual_location(warehouse=location.warehouse_id, kind=Kind.SUPPLIER)
     specs = []
-    for line in lines:
-        if line.unit_cost is None or line.unit_cost < 0:
+    for index, line in enumerate(lines):
+        units = _units(line.product, line.quantity, line.serials)
+        count = sum((q for _, q in units), ZERO)
+        unit_cost = line.unit_cost
+        if line.package_price is not None:
+            if line.package_price < 0:
+                raise InvalidPackage(f"The package price of {line.product.sku} cannot be negative.")
+            unit_cost = (line.package_price / count).quantize(COST_PLACES, rounding=ROUND_HALF_UP)
+        if unit_cost is None or unit_cost < 0:
             raise WarehouseError(f"The unit cost of {line.product.sku} cannot be negative.")
-        for serial, quantity in _units(line.product, line.quantity, line.serials):
+        package = None
+        if line.package_number or location.kind == Kind.INCOMING:
+            package = _package_open(
+                line=line,
+                index=index,
+                location=location,
+                quantity=count,
+                unit_cost=unit_cost,
+                reference=reference,
+                supplier=supplier,
+                now=now,
+            )
+        for serial, quantity in units:
             specs.append(
                 MovementSpec(
                     product=line.product,
@@ -165,15 +203,59 @@ def stock_in(
                     destination=location,
                     quantity=quantity,
                     action=Action.ADD,
-                    unit_cost=line.unit_cost,
+                    unit_cost=unit_cost,
                     serial=serial,
                     reason=reason,
                     reference=reference,
                     supplier=supplier,
+                    package=package,
                 )
             )
     _serials_check_new(specs)
-    return movements_book(specs=specs, actor=actor, now=now)
+    movements = movements_book(specs=specs, actor=actor, now=now)
+    maximum_check(
+        pairs={(m.product_id, location.warehouse_id) for m in movements},
+        allow_over=allow_over_maximum,
+    )
+    return movements
+
+
+def _package_open(*, line, index, location, quantity, unit_cost, reference, supplier, now):
+    """Open the package a line arrives in; a number given twice is refused.
+
+    Without a package number, the delivery's reference (or the date) numbers
+    it, with -2, -3 ... added when that number is taken.
+    """
+    taken = IncomingPackage.objects.filter(
+        warehouse_id=location.warehouse_id, product=line.product
+    )
+    number = line.package_number.strip()
+    if number:
+        if taken.filter(number=number).exists():
+            raise InvalidPackage(
+                f"Package {number} of {line.product.sku} was booked already in this warehouse."
+            )
+    else:
+        base = (reference or f"{now:%Y%m%d}").strip()
+        used = set(taken.filter(number__startswith=base).values_list("number", flat=True))
+        number, suffix = base, 1
+        while number in used:
+            suffix += 1
+            number = f"{base}-{suffix}"
+    price = line.package_price if line.package_price is not None else unit_cost * quantity
+    return IncomingPackage.objects.create(
+        number=number,
+        warehouse_id=location.warehouse_id,
+        location=location,
+        product=line.product,
+        quantity=quantity,
+        package_price=price,
+        unit_cost=unit_cost,
+        # Goods booked straight into storage are put away as they arrive.
+        put_away=ZERO if location.kind == Kind.INCOMING else quantity,
+        supplier=supplier,
+        received_at=now,
+    )
 
 
 @transaction.atomic
@@ -217,15 +299,22 @@ def stock_move(
     serials: Sequence[str] = (),
     reason: str = "",
     now: datetime | None = None,
+    allow_over_maximum: bool = False,
 ) -> list[Movement]:
-    """Move goods between two real locations, in one warehouse or across two."""
+    """Move goods between two real locations, in one warehouse or across two.
+
+    Across warehouses, a move above the destination's maximum is refused
+    (hard) or needs `allow_over_maximum` (soft).
+    """
     if not source.is_real:
         raise InvalidLocation(f"Goods can only be moved from a real location, not {source}.")
     if not destination.is_real:
         raise InvalidDestination(f"Goods can only be moved to a real location, not {destination}.")
+    if destination.kind == Kind.INCOMING:
+        raise InvalidDestination(f"{destination} is an incoming location: it receives deliveries.")
     if source.pk == destination.pk:
         raise InvalidDestination("The destination is the location the goods are already in.")
-    return _book_units(
+    movements = _book_units(
         actor=actor,
         product=product,
         source=source,
@@ -236,6 +325,9 @@ def stock_move(
         reason=reason,
         now=now,
     )
+    if source.warehouse_id != destination.warehouse_id:
+        maximum_check(pairs={(product.pk, destination.warehouse_id)}, allow_over=allow_over_maximum)
+    return movements
 
 
 @transaction.atomic
@@ -302,10 +394,11 @@ def stock_adjust(
         raise WarehouseError(f"The unit cost of {product.sku} cannot be negative.")
     _quantity_check(product, counted, allow_zero=True)
     adjustment = virtual_location(warehouse=location.warehouse_id, kind=Kind.ADJUSTMENT)
-    # Lock before reading the booked quantity, so the difference is exact.
+    # Lock before reading the booked quantity, so the difference is exact; the
+    # adjustment row too, as locking it later could deadlock with a removal.
     _rows_lock(
         product_warehouses={(product.pk, location.warehouse_id)},
-        product_locations={(product.pk, location.pk)},
+        product_locations={(product.pk, location.pk), (product.pk, adjustment.pk)},
     )
     booked = (
         StockPosition.objects.filter(product=product, location=location)
@@ -437,12 +530,15 @@ def movements_book(
                 reason=spec.reason,
                 reference=spec.reference,
                 batch=batch,
+                package=spec.package,
                 actor=actor if actor is not None and actor.is_authenticated else None,
                 created_at=now,
             )
         )
 
     Movement.objects.bulk_create(movements)
+    _fifo_apply(movements)
+    _packages_put_away(movements)
     StockPosition.objects.bulk_update(positions.values(), ["quantity"])
     for stock in stocks.values():
         stock.updated_at = now
@@ -451,6 +547,195 @@ def movements_book(
         ["in_hand", "in_storage", "dispatched", "rented", "average_cost", "updated_at"],
     )
     return movements
+
+
+# --------------------------------------------------------------------------- constraints
+
+
+def maximum_check(*, pairs: set[tuple[int, int]], allow_over: bool) -> None:
+    """After booking (rows still locked): refuse what lifts stock in hand above a maximum.
+
+    Raising rolls the booking back. A soft maximum yields to `allow_over`.
+    """
+    if not pairs:
+        return
+    constraints = (
+        StockConstraint.objects.filter(_pairs_q("warehouse_id", pairs), maximum__isnull=False)
+        .select_related("product", "warehouse")
+        .order_by("product_id", "warehouse_id")
+    )
+    held = {
+        (s.product_id, s.warehouse_id): s.in_hand
+        for s in WarehouseStock.objects.filter(_pairs_q("warehouse_id", pairs))
+    }
+    over = [c for c in constraints if held.get((c.product_id, c.warehouse_id), ZERO) > c.maximum]
+    hard = any(c.hard for c in over)
+    if over and (hard or not allow_over):
+        raise AboveMaximum(
+            [
+                (c.product, c.warehouse, c.maximum, held[(c.product_id, c.warehouse_id)])
+                for c in over
+            ],
+            hard=hard,
+        )
+
+
+@transaction.atomic
+def constraint_set(
+    *,
+    product: Product,
+    warehouse: Warehouse,
+    minimum: Decimal,
+    maximum: Decimal | None,
+    hard: bool = False,
+) -> StockConstraint:
+    """Set (or replace) a product's minimum and maximum in a warehouse."""
+    if minimum is None or minimum < 0:
+        raise InvalidQuantity("The minimum cannot be negative.")
+    if maximum is not None and maximum < minimum:
+        raise WarehouseError("The maximum cannot be below the minimum.")
+    constraint, _ = StockConstraint.objects.update_or_create(
+        product=product,
+        warehouse=warehouse,
+        defaults={"minimum": minimum, "maximum": maximum, "hard": hard},
+    )
+    return constraint
+
+
+# --------------------------------------------------------------------------- FIFO
+
+
+def _fifo_apply(movements: Sequence[Movement]) -> None:
+    """Open and consume FIFO cost layers for movements that change a warehouse's ownership.
+
+    Runs under the product × warehouse locks of `movements_book`, which are
+    what guards the layers. A transfer between warehouses carries its layers
+    (package, date, cost) across.
+    """
+    open_layers: dict[tuple[int, int], list[CostLayer]] = {}
+    new_layers: list[CostLayer] = []
+    consumptions: list[LayerConsumption] = []
+    touched: dict[int, CostLayer] = {}
+
+    def layers_of(product_id, warehouse_id):
+        key = (product_id, warehouse_id)
+        if key not in open_layers:
+            open_layers[key] = list(
+                CostLayer.objects.filter(
+                    product_id=product_id, warehouse_id=warehouse_id, remaining__gt=0
+                ).order_by("received_at", "id")
+            )
+        return open_layers[key]
+
+    for m in movements:
+        source, destination = m.source, m.destination
+        same = source.warehouse_id == destination.warehouse_id
+        leaves = source.kind in OWNED_KINDS and not (destination.kind in OWNED_KINDS and same)
+        enters = destination.kind in OWNED_KINDS and not (source.kind in OWNED_KINDS and same)
+        taken: list[tuple[CostLayer, Decimal]] = []
+        if leaves:
+            left = m.quantity
+            for layer in layers_of(m.product_id, source.warehouse_id):
+                if left <= 0:
+                    break
+                if layer.remaining <= 0:
+                    continue
+                take = min(left, layer.remaining)
+                layer.remaining -= take
+                left -= take
+                taken.append((layer, take))
+                if layer.pk:
+                    touched[layer.pk] = layer
+                consumptions.append(
+                    LayerConsumption(
+                        layer=layer, movement=m, quantity=take, unit_cost=layer.unit_cost
+                    )
+                )
+            if left > 0:
+                raise WarehouseError(
+                    f"The cost layers of {m.product.sku} in {source.warehouse} hold "
+                    f"{fmt(m.quantity - left)} where {fmt(m.quantity)} leave: the books disagree."
+                )
+        if enters:
+            slices = (
+                [(t.package_id, t.package_number, t.received_at, q, t.unit_cost) for t, q in taken]
+                if leaves
+                else [
+                    (
+                        m.package_id,
+                        m.package.number if m.package_id else m.reference,
+                        m.created_at,
+                        m.quantity,
+                        m.unit_cost,
+                    )
+                ]
+            )
+            target = layers_of(m.product_id, destination.warehouse_id)
+            for package_id, number, received_at, quantity, unit_cost in slices:
+                last = new_layers[-1] if new_layers else None
+                if (
+                    last is not None
+                    and last.movement.batch == m.batch
+                    and (last.product_id, last.warehouse_id, last.package_id, last.package_number)
+                    == (m.product_id, destination.warehouse_id, package_id, number)
+                    and (last.received_at, last.unit_cost) == (received_at, unit_cost)
+                ):
+                    last.quantity += quantity  # serials of one package: one layer
+                    last.remaining += quantity
+                    continue
+                layer = CostLayer(
+                    product_id=m.product_id,
+                    warehouse_id=destination.warehouse_id,
+                    package_id=package_id,
+                    package_number=number or "",
+                    movement=m,
+                    received_at=received_at,
+                    quantity=quantity,
+                    remaining=quantity,
+                    unit_cost=unit_cost,
+                )
+                new_layers.append(layer)
+                target.append(layer)
+                target.sort(key=lambda x: (x.received_at, x.pk or 0))
+    if new_layers:
+        CostLayer.objects.bulk_create(new_layers)
+    if touched:
+        CostLayer.objects.bulk_update(touched.values(), ["remaining"])
+    if consumptions:
+        LayerConsumption.objects.bulk_create(consumptions)
+
+
+def _packages_put_away(movements: Sequence[Movement]) -> None:
+    """Goods leaving an incoming location are put away from its packages, oldest first."""
+    leaving = [m for m in movements if m.source.kind == Kind.INCOMING]
+    for m in leaving:
+        if m.serial:
+            arrival = (
+                Movement.objects.filter(
+                    product_id=m.product_id,
+                    serial=m.serial,
+                    destination=m.source,
+                    package__isnull=False,
+                )
+                .order_by("-id")
+                .values_list("package_id", flat=True)
+                .first()
+            )
+            packages = IncomingPackage.objects.filter(pk=arrival)
+        else:
+            packages = IncomingPackage.objects.filter(
+                product_id=m.product_id, location=m.source, put_away__lt=F("quantity")
+            ).order_by("received_at", "id")
+        left = m.quantity
+        for package in packages.select_for_update():
+            take = min(left, package.quantity - package.put_away)
+            if take <= 0:
+                continue
+            package.put_away += take
+            package.save(update_fields=["put_away"])
+            left -= take
+            if left <= 0:
+                break
 
 
 # --------------------------------------------------------------------------- helpers
@@ -577,6 +862,14 @@ def _book_units(
 ) -> list[Movement]:
     units = _units(product, quantity, serials)
     if product.traceable:
+        # Lock before reading where the devices are, so no device moves twice.
+        _rows_lock(
+            product_warehouses={
+                (product.pk, source.warehouse_id),
+                (product.pk, destination.warehouse_id),
+            },
+            product_locations={(product.pk, source.pk), (product.pk, destination.pk)},
+        )
         places = serial_places(product=product, serials=[s for s, _ in units])
         elsewhere = sorted(s for s, _ in units if getattr(places.get(s), "pk", None) != source.pk)
         if elsewhere:

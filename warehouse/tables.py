@@ -1,11 +1,13 @@
 """django-tables2 tables of the warehouse pages: columns only."""
 
+from urllib.parse import urlencode
+
 import django_tables2 as tables
-from django.urls import reverse
-from django.utils.html import format_html
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
 
 from .exceptions import fmt
-from .models import Movement, Product
+from .models import Movement, Product, StockConstraint
 
 
 class QuantityColumn(tables.Column):
@@ -23,7 +25,8 @@ class MoneyColumn(QuantityColumn):
 
 
 class BalanceTable(tables.Table):
-    sku = tables.Column(verbose_name="SKU", linkify=True)
+    # The table is boosted to page and sort in place; a product link opens a whole page.
+    sku = tables.Column(verbose_name="SKU", linkify=True, attrs={"a": {"hx-boost": "false"}})
     name = tables.Column()
     traceable = tables.BooleanColumn(yesno="Traceable,—")
     ownership = QuantityColumn()
@@ -33,6 +36,7 @@ class BalanceTable(tables.Table):
     dispatched = QuantityColumn()
     rented = QuantityColumn()
     average_cost = MoneyColumn(verbose_name="Avg cost")
+    devices = tables.Column(verbose_name="", empty_values=(), orderable=False)
 
     class Meta:
         model = Product
@@ -48,6 +52,7 @@ class BalanceTable(tables.Table):
             "dispatched",
             "rented",
             "average_cost",
+            "devices",
         ]
         order_by = "sku"
         attrs = {"id": "balance", "class": "balance"}
@@ -55,9 +60,35 @@ class BalanceTable(tables.Table):
         empty_text = "No products match."
 
     def render_name(self, value, record):
-        if not record.active:
-            return format_html('{} <span class="badge">inactive</span>', value)
-        return value
+        badges = [
+            (css, text)
+            for css, text, shown in (
+                ("badge", "inactive", not record.active),
+                ("badge danger", "below minimum", getattr(record, "below_minimum", False)),
+            )
+            if shown
+        ]
+        if not badges:
+            return value
+        return format_html(
+            "{} {}", value, format_html_join(" ", '<span class="{}">{}</span>', badges)
+        )
+
+    def render_devices(self, record):
+        if not record.traceable:
+            return ""
+        url = _device_list_url(record.sku)
+        if url is None:
+            return ""
+        return format_html('<a href="{}" hx-boost="false">View devices</a>', url)
+
+
+def _device_list_url(sku: str) -> str | None:
+    """The devices app's list of one product's devices; the warehouse does not import it."""
+    try:
+        return reverse("devices:device_list") + "?" + urlencode({"product": sku})
+    except NoReverseMatch:
+        return None
 
 
 class MovementTable(tables.Table):
@@ -96,7 +127,7 @@ class MovementTable(tables.Table):
         serial = (
             format_html(' <span class="muted">#{}</span>', record.serial) if record.serial else ""
         )
-        return format_html('<a href="{}">{}</a>{}', url, value, serial)
+        return format_html('<a href="{}" hx-boost="false">{}</a>{}', url, value, serial)
 
     def render_why(self, record):
         parts = [
@@ -109,3 +140,94 @@ class MovementTable(tables.Table):
             if p
         ]
         return " · ".join(parts) or "—"
+
+
+class FifoTable(tables.Table):
+    """The FIFO report: one row per product, warehouse and package number (dicts)."""
+
+    product = tables.Column(accessor="product__sku", verbose_name="Product")
+    warehouse = tables.Column(accessor="warehouse__code", verbose_name="Warehouse")
+    package_number = tables.Column(verbose_name="Package", empty_values=())
+    received_at = tables.DateColumn(verbose_name="Received", format="Y-m-d")
+    received = QuantityColumn(verbose_name="Received qty")
+    received_value = MoneyColumn(verbose_name="Received value")
+    consumed = QuantityColumn(verbose_name="Consumed qty")
+    remaining = QuantityColumn(
+        verbose_name="Remaining qty", footer=lambda table: fmt(table.totals["remaining"])
+    )
+    remaining_value = MoneyColumn(
+        verbose_name="Remaining value", footer=lambda table: f"{table.totals['value']:,.2f}"
+    )
+
+    class Meta:
+        sequence = [
+            "product",
+            "warehouse",
+            "package_number",
+            "received_at",
+            "received",
+            "received_value",
+            "consumed",
+            "remaining",
+            "remaining_value",
+        ]
+        attrs = {"id": "fifo"}
+        row_attrs = {
+            "data-package": lambda record: record["package_number"],
+            "data-sku": lambda record: record["product__sku"],
+        }
+        empty_text = "No cost layer matches."
+
+    def __init__(self, *args, totals, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.totals = totals
+
+    def render_product(self, value, record):
+        url = reverse("warehouse:product_detail", args=[record["product_id"]])
+        return format_html(
+            '<a href="{}" hx-boost="false">{}</a> <span class="muted">{}</span>',
+            url,
+            value,
+            record["product__name"],
+        )
+
+    def render_package_number(self, value, record):
+        return format_html(
+            '<a href="{}" hx-boost="false">{}</a>',
+            fifo_package_url(record["product_id"], value),
+            value or "(no number)",
+        )
+
+
+def fifo_package_url(product_id: int, package_number: str) -> str:
+    """The page of one package of a product; unnumbered layers have one page per product."""
+    if not package_number:
+        return reverse("warehouse:fifo_unnumbered", args=[product_id])
+    return reverse("warehouse:fifo_package", args=[product_id, package_number])
+
+
+class LowStockTable(tables.Table):
+    """Products below their minimum in a warehouse, with what to reorder."""
+
+    product = tables.Column(accessor="product__sku", verbose_name="Product")
+    warehouse = tables.Column(accessor="warehouse__code", verbose_name="Warehouse")
+    in_hand = QuantityColumn(verbose_name="In hand")
+    minimum = QuantityColumn()
+    maximum = QuantityColumn(default="—")
+    reorder = QuantityColumn(verbose_name="To reorder")
+
+    class Meta:
+        model = StockConstraint
+        fields = []
+        sequence = ["product", "warehouse", "in_hand", "minimum", "maximum", "reorder"]
+        attrs = {"id": "low-stock"}
+        row_attrs = {"data-sku": lambda record: record.product.sku}
+        empty_text = "Every product is at or above its minimum."
+
+    def render_product(self, value, record):
+        return format_html(
+            '<a href="{}">{}</a> <span class="muted">{}</span>',
+            record.product.get_absolute_url(),
+            value,
+            record.product.name,
+        )

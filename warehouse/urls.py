@@ -1,23 +1,54 @@
 from django.urls import path
 
-from . import views
+from . import services, views
 
 app_name = "warehouse"
 
-urlpatterns = [
-    path("stock/", views.balance, name="balance"),
-    path("stock/in/", views.stock_in, name="stock_in"),
-    path("incoming/", views.incoming, name="incoming"),
-    path("activity/", views.activity, name="activity"),
-    path("products/", views.product_list, name="product_list"),
-    path("products/new/", views.product_create, name="product_create"),
-    path("products/<int:pk>/", views.product_detail, name="product_detail"),
-    path("products/<int:pk>/edit/", views.product_edit, name="product_edit"),
-    path("products/<int:pk>/remove/", views.stock_remove, name="stock_remove"),
-    path("products/<int:pk>/move/", views.stock_move, name="stock_move"),
-    path("products/<int:pk>/isolate/", views.stock_isolate, name="stock_isolate"),
-    path("products/<int:pk>/adjust/", views.stock_adjust, name="stock_adjust"),
-    path("locations/", views.location_list, name="location_list"),
-    path("locations/new/", views.location_create, name="location_create"),
-    path("locations/<int:pk>/edit/", views.location_edit, name="location_edit"),
-]
+
+def patterns(*, stock=services):
+    """The warehouse's pages; `stock` is the module whose services the stock pages book with.
+
+    The site passes `devices.services`, whose functions handle devices and
+    delegate counted goods here: the warehouse never imports the apps above it.
+    """
+    booking = {"stock": stock}
+    return [
+        path("stock/", views.balance, name="balance"),
+        path("stock/in/", views.stock_in, booking, name="stock_in"),
+        path("stock/low/", views.low_stock, name="low_stock"),
+        path("incoming/", views.incoming, name="incoming"),
+        path("incoming/book/", views.incoming_book, booking, name="incoming_book"),
+        path("incoming/reference/", views.incoming_reference, name="incoming_reference"),
+        path(
+            "incoming/<int:pk>/put-away/", views.package_put_away, booking, name="package_put_away"
+        ),
+        path("reports/fifo/", views.fifo_report, name="fifo_report"),
+        path(
+            "reports/fifo/<int:product_pk>/", views.fifo_package, name="fifo_unnumbered"
+        ),
+        path(
+            "reports/fifo/<int:product_pk>/<path:package_number>/",
+            views.fifo_package,
+            name="fifo_package",
+        ),
+        path("activity/", views.activity, name="activity"),
+        path("products/", views.product_list, name="product_list"),
+        path("products/new/", views.product_create, name="product_create"),
+        path("products/<int:pk>/", views.product_detail, name="product_detail"),
+        path("products/<int:pk>/edit/", views.product_edit, name="product_edit"),
+        path(
+            "products/<int:pk>/constraints/",
+            views.product_constraints,
+            name="product_constraints",
+        ),
+        path("products/<int:pk>/remove/", views.stock_remove, booking, name="stock_remove"),
+        path("products/<int:pk>/move/", views.stock_move, booking, name="stock_move"),
+        path("products/<int:pk>/isolate/", views.stock_isolate, booking, name="stock_isolate"),
+        path("products/<int:pk>/adjust/", views.stock_adjust, booking, name="stock_adjust"),
+        path("locations/", views.location_list, name="location_list"),
+        path("locations/new/", views.location_create, name="location_create"),
+        path("locations/<int:pk>/edit/", views.location_edit, name="location_edit"),
+    ]
+
+
+urlpatterns = patterns()

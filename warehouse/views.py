@@ -1,9 +1,13 @@
 """Thin views: bind a form, call one service or selector, pick a template."""
 
+import csv
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -11,11 +15,15 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import RequestConfig
 
 from . import selectors, services
-from .exceptions import WarehouseError, fmt
-from .filters import BalanceFilter, MovementFilter
+from .exceptions import AboveMaximum, WarehouseError, fmt
+from .filters import BalanceFilter, FifoFilter, MovementFilter
 from .forms import (
+    ConstraintForm,
+    IncomingBookForm,
     LocationForm,
     ProductForm,
+    PutAwayForm,
+    ReferencePriceForm,
     StockAdjustForm,
     StockInForm,
     StockInLineFormSet,
@@ -23,8 +31,18 @@ from .forms import (
     StockMoveForm,
     StockRemoveForm,
 )
-from .models import Location, Product
-from .tables import BalanceTable, MovementTable
+from .models import (
+    MONEY,
+    QUANTITY,
+    CostLayer,
+    IncomingPackage,
+    Location,
+    Product,
+    StockConstraint,
+    Warehouse,
+    WarehouseStock,
+)
+from .tables import BalanceTable, FifoTable, LowStockTable, MovementTable
 
 PER_PAGE_CHOICES = (25, 50, 100, 500)
 
@@ -47,6 +65,14 @@ def _per_page(request, default=25) -> int:
 def _done(request, url: str, message: str):
     messages.success(request, message)
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _refused(form, exc: WarehouseError) -> None:
+    """A service's refusal on the form: above a maximum asks to confirm, the rest on its field."""
+    if isinstance(exc, AboveMaximum) and hasattr(form, "over_maximum_ask"):
+        form.over_maximum_ask(exc)
+        return
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 # --------------------------------------------------------------------------- balance
@@ -87,6 +113,11 @@ def product_detail(request, pk):
         "product": product,
         "stocks": selectors.product_warehouse_stocks(product=product),
         "positions": selectors.product_positions(product=product),
+        "reservations": selectors.product_open_reservations(product=product),
+        "constraints": product.constraints.select_related("warehouse").order_by("warehouse__code"),
+        "layers": CostLayer.objects.filter(product=product, remaining__gt=0)
+        .select_related("warehouse")
+        .order_by("warehouse__code", "received_at", "id"),
         "movements": selectors.movement_list().filter(product=product)[:15],
     }
     return render(request, "warehouse/product_detail.html", context)
@@ -102,8 +133,7 @@ def _stock_dialog(request, pk, *, form_class, title, action, submit, call):
         try:
             result = call(product=product, actor=request.user, **form.cleaned_data)
         except WarehouseError as exc:
-            field = exc.field if exc.field in form.fields else None
-            form.add_error(field, exc.message)
+            _refused(form, exc)
         else:
             return _done(request, product.get_absolute_url(), result)
     context = {
@@ -124,10 +154,10 @@ def _booked(movements) -> str:
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.book_stock", raise_exception=True)
-def stock_remove(request, pk):
+def stock_remove(request, pk, stock=services):
     def call(*, product, actor, location, reason, quantity=None, serials=()):
         return _booked(
-            services.stock_remove(
+            stock.stock_remove(
                 actor=actor,
                 product=product,
                 location=location,
@@ -150,10 +180,20 @@ def stock_remove(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.book_stock", raise_exception=True)
-def stock_move(request, pk):
-    def call(*, product, actor, source, destination, reason, quantity=None, serials=()):
+def stock_move(request, pk, stock=services):
+    def call(
+        *,
+        product,
+        actor,
+        source,
+        destination,
+        reason,
+        quantity=None,
+        serials=(),
+        confirm_over_maximum=False,
+    ):
         return _booked(
-            services.stock_move(
+            stock.stock_move(
                 actor=actor,
                 product=product,
                 source=source,
@@ -161,6 +201,7 @@ def stock_move(request, pk):
                 quantity=quantity,
                 serials=serials,
                 reason=reason,
+                allow_over_maximum=confirm_over_maximum,
             )
         )
 
@@ -177,10 +218,10 @@ def stock_move(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.book_stock", raise_exception=True)
-def stock_isolate(request, pk):
+def stock_isolate(request, pk, stock=services):
     def call(*, product, actor, location, quarantine, reason, quantity=None, serials=()):
         return _booked(
-            services.stock_isolate(
+            stock.stock_isolate(
                 actor=actor,
                 product=product,
                 location=location,
@@ -204,9 +245,9 @@ def stock_isolate(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.book_stock", raise_exception=True)
-def stock_adjust(request, pk):
+def stock_adjust(request, pk, stock=services):
     def call(*, product, actor, location, counted, unit_cost, reason):
-        movement = services.stock_adjust(
+        movement = stock.stock_adjust(
             actor=actor,
             product=product,
             location=location,
@@ -237,25 +278,35 @@ def stock_adjust(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.book_stock", raise_exception=True)
-def stock_in(request):
+def stock_in(request, stock=services):
     """Book several products from a supplier in one transaction."""
     form = StockInForm(request.POST or None, initial={"location": request.GET.get("location")})
     lines = StockInLineFormSet(request.POST or None, prefix="lines")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
+        filled = [f for f in lines.forms if f.cleaned_data]
         entries = [
             services.StockInLine(
-                product=line["product"],
-                quantity=line["quantity"],
-                unit_cost=line["unit_cost"],
-                serials=tuple(line.get("serials") or ()),
+                product=f.cleaned_data["product"],
+                quantity=f.cleaned_data["quantity"],
+                unit_cost=f.cleaned_data["unit_cost"],
+                serials=tuple(f.cleaned_data.get("serials") or ()),
             )
-            for line in (f.cleaned_data for f in lines.forms)
-            if line
+            for f in filled
         ]
+        header = dict(form.cleaned_data)
+        allow_over = header.pop(form.CONFIRM)
         try:
-            movements = services.stock_in(actor=request.user, lines=entries, **form.cleaned_data)
+            movements = stock.stock_in(
+                actor=request.user, lines=entries, allow_over_maximum=allow_over, **header
+            )
+        except AboveMaximum as exc:
+            form.over_maximum_ask(exc)
         except WarehouseError as exc:
-            form.add_error(None, exc.message)
+            line = getattr(exc, "line", None)
+            if line is not None and exc.field in filled[line].fields:
+                filled[line].add_error(exc.field, exc.message)  # the line at fault
+            else:
+                form.add_error(None, exc.message)
         else:
             products = len({m.product_id for m in movements})
             return _done(
@@ -292,9 +343,332 @@ def activity(request):
 @require_GET
 @permission_required("warehouse.view_stockposition", raise_exception=True)
 def incoming(request):
-    """Goods received and not yet put away, with a put-away action."""
-    context = {"nav": "incoming", "positions": selectors.incoming_list()}
+    """Packages received and not yet put away, each with its put-away dialog."""
+    context = {
+        "nav": "incoming",
+        "has_incoming": selectors.real_locations(kinds=[Location.Kind.INCOMING]).exists(),
+        "packages": selectors.package_waiting_list(),
+        "positions": selectors.incoming_list(),
+    }
     return render(request, "warehouse/incoming.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("warehouse.book_stock", raise_exception=True)
+def incoming_book(request, stock=services):
+    """Book one delivered package into an incoming location at its package price."""
+    initial = {name: request.GET.get(name) for name in ("location", "product")}
+    form = IncomingBookForm(request.POST or None, initial=initial)
+    if form.is_valid():
+        data = form.cleaned_data
+        line = services.StockInLine(
+            product=data["product"],
+            quantity=data["quantity"],
+            unit_cost=None,
+            serials=tuple(data["serials"]),
+            package_number=data["package_number"],
+            package_price=data["package_price"],
+        )
+        try:
+            movements = stock.stock_in(
+                actor=request.user,
+                location=data["location"],
+                lines=[line],
+                supplier=data["supplier"],
+                reference=data["reference"],
+                allow_over_maximum=data[form.CONFIRM],
+            )
+        except WarehouseError as exc:
+            _refused(form, exc)
+        else:
+            package = movements[0].package
+            return _done(
+                request,
+                reverse("warehouse:incoming"),
+                f"Booked package {package.number}: {fmt(package.quantity)} × "
+                f"{package.product.sku} at {package.unit_cost:,.2f} per unit.",
+            )
+    values = form.data if form.is_bound else {k: v for k, v in initial.items() if v}
+    context = {"nav": "incoming", "form": form, "reference": _reference_price(values)}
+    return render(request, _partial(request, "warehouse/incoming_book.html", "dialog"), context)
+
+
+@require_GET
+@permission_required("warehouse.book_stock", raise_exception=True)
+def incoming_reference(request):
+    """The booking dialog's reference price: the product's average cost where it is booked."""
+    context = {"reference": _reference_price(request.GET)}
+    return render(request, "warehouse/incoming_book.html#reference", context)
+
+
+def _reference_price(values) -> dict | None:
+    """The product's average unit cost in the location's warehouse, and what the package makes it.
+
+    The new average is the one `movements_book` computes: (owned × average +
+    units × unit cost) ÷ (owned + units).
+    """
+    form = ReferencePriceForm(values)
+    if not form.is_valid():
+        return None
+    product, location = form.cleaned_data["product"], form.cleaned_data["location"]
+    if product is None or location is None:
+        return None
+    stock = WarehouseStock.objects.filter(
+        product=product, warehouse_id=location.warehouse_id
+    ).first() or WarehouseStock(product=product, warehouse_id=location.warehouse_id)
+    reference = {
+        "product": product,
+        "warehouse": location.warehouse,
+        "average_cost": stock.average_cost,
+        "owned": stock.ownership,
+    }
+    units, price = form.units(), form.cleaned_data["package_price"]
+    if units and price is not None:
+        unit_cost = (price / units).quantize(services.COST_PLACES, rounding=ROUND_HALF_UP)
+        owned = stock.ownership
+        average = unit_cost
+        if owned > 0:
+            total = owned * stock.average_cost + units * unit_cost
+            average = (total / (owned + units)).quantize(
+                services.COST_PLACES, rounding=ROUND_HALF_UP
+            )
+        reference.update(units=units, unit_cost=unit_cost, new_average=average)
+    return reference
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("warehouse.book_stock", raise_exception=True)
+def package_put_away(request, pk, stock=services):
+    """Move goods of an incoming package (all of it or part) to storage in its warehouse.
+
+    Counted goods are taken from the oldest waiting package of the product in
+    that location first; devices are chosen by serial, so their package is known.
+    """
+    package = get_object_or_404(
+        IncomingPackage.objects.select_related("product", "location__warehouse", "warehouse"),
+        pk=pk,
+    )
+    waiting = ()
+    if package.product.traceable:
+        serials = package.movements.exclude(serial="").values_list("serial", flat=True)
+        places = selectors.serial_places(product=package.product, serials=list(serials))
+        waiting = sorted(s for s, place in places.items() if place.pk == package.location_id)
+    form = PutAwayForm(request.POST or None, package=package, waiting_serials=waiting)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            movements = stock.stock_move(
+                actor=request.user,
+                product=package.product,
+                source=package.location,
+                destination=data["destination"],
+                quantity=data.get("quantity"),
+                serials=data.get("serials") or (),
+                reason=data["reason"] or f"Put away package {package.number}",
+            )
+        except WarehouseError as exc:
+            _refused(form, exc)
+        else:
+            moved = sum(m.quantity for m in movements)
+            return _done(
+                request,
+                reverse("warehouse:incoming"),
+                f"Put away {fmt(moved)} × {package.product.sku} of package {package.number} "
+                f"into {data['destination']}.",
+            )
+    context = {"nav": "incoming", "package": package, "form": form}
+    return render(request, _partial(request, "warehouse/put_away.html", "dialog"), context)
+
+
+# --------------------------------------------------------------------------- FIFO report
+
+
+FIFO_CSV_HEADER = [
+    "product",
+    "name",
+    "warehouse",
+    "package",
+    "received",
+    "received_qty",
+    "received_value",
+    "consumed_qty",
+    "remaining_qty",
+    "remaining_value",
+]
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer in a stream."""
+
+    def write(self, value):
+        return value
+
+
+@require_GET
+@permission_required("warehouse.view_warehousestock", raise_exception=True)
+def fifo_report(request):
+    """FIFO valuation per product and package, with totals beside the moving average."""
+    filterset = FifoFilter(request.GET or None, queryset=CostLayer.objects.none())
+    valid = not filterset.is_bound or filterset.is_valid()
+    criteria = filterset.criteria() if filterset.is_bound and valid else {}
+    rows = selectors.fifo_report(**criteria)
+    if not valid:
+        rows = rows.none()
+    if request.GET.get("format") == "csv":
+        return _fifo_csv(rows)
+    # Aliases of their own: a sum named like the annotation it sums would shadow it.
+    sums = rows.aggregate(remaining_total=Sum("remaining"), value_total=Sum("remaining_value"))
+    totals = {
+        "remaining": sums["remaining_total"] or Decimal(0),
+        "value": sums["value_total"] or Decimal(0),
+    }
+    table = FifoTable(rows, totals=totals)
+    RequestConfig(request, paginate={"per_page": _per_page(request, 50)}).configure(table)
+    query = request.GET.copy()
+    query.pop("page", None)
+    query["format"] = "csv"
+    context = {
+        "nav": "inventory",
+        "filter": filterset,
+        "table": table,
+        "totals": totals,
+        "owned": _owned_total(criteria) if valid else None,
+        "dated": bool(criteria.get("date_from") or criteria.get("date_to")),
+        "csv_url": reverse("warehouse:fifo_report") + "?" + query.urlencode(),
+        "per_page_choices": PER_PAGE_CHOICES,
+    }
+    return render(request, _partial(request, "warehouse/fifo_report.html", "table"), context)
+
+
+def _owned_total(criteria: dict) -> dict:
+    """What the moving-average valuation says is owned, for the same product and warehouse."""
+    stocks = WarehouseStock.objects.all()
+    if criteria.get("product") is not None:
+        stocks = stocks.filter(product=criteria["product"])
+    if criteria.get("warehouse") is not None:
+        stocks = stocks.filter(warehouse=criteria["warehouse"])
+    owned = F("in_hand") + F("dispatched") + F("rented")
+    totals = stocks.aggregate(
+        quantity=Sum(owned, output_field=DecimalField(**QUANTITY)),
+        value=Sum(
+            ExpressionWrapper(owned * F("average_cost"), output_field=DecimalField(**MONEY))
+        ),
+    )
+    return {key: value or Decimal(0) for key, value in totals.items()}
+
+
+def _fifo_csv(rows) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(FIFO_CSV_HEADER)
+        for row in rows.iterator(chunk_size=500):
+            yield writer.writerow(
+                [
+                    row["product__sku"],
+                    row["product__name"],
+                    row["warehouse__code"],
+                    row["package_number"],
+                    f"{row['received_at']:%Y-%m-%d}",
+                    fmt(row["received"]),
+                    f"{row['received_value']:.2f}",
+                    fmt(row["consumed"]),
+                    fmt(row["remaining"]),
+                    f"{row['remaining_value']:.2f}",
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="fifo-report.csv"'
+    return response
+
+
+@require_GET
+@permission_required("warehouse.view_warehousestock", raise_exception=True)
+def fifo_package(request, product_pk, package_number=""):
+    """One package of a product: its layers in each warehouse and the movements that consumed it."""
+    product = get_object_or_404(Product, pk=product_pk)
+    money = DecimalField(**MONEY)
+    layers = (
+        CostLayer.objects.filter(product=product, package_number=package_number)
+        .select_related("warehouse", "package")
+        .annotate(
+            consumed=ExpressionWrapper(
+                F("quantity") - F("remaining"), output_field=DecimalField(**QUANTITY)
+            ),
+            remaining_value=ExpressionWrapper(F("remaining") * F("unit_cost"), output_field=money),
+        )
+        .order_by("received_at", "id")
+    )
+    consumptions = selectors.package_consumptions(
+        product=product, package_number=package_number
+    ).annotate(value=ExpressionWrapper(F("quantity") * F("unit_cost"), output_field=money))
+    context = {
+        "nav": "inventory",
+        "product": product,
+        "package_number": package_number,
+        "layers": layers,
+        "consumptions": consumptions,
+        "report_url": reverse("warehouse:fifo_report") + f"?product={product.sku}",
+    }
+    return render(request, "warehouse/fifo_package.html", context)
+
+
+# --------------------------------------------------------------------------- constraints
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("warehouse.change_product", raise_exception=True)
+def product_constraints(request, pk):
+    """A product's minimum, maximum and hardness in each warehouse, set together."""
+    product = get_object_or_404(Product, pk=pk)
+    existing = {c.warehouse_id: c for c in product.constraints.all()}
+    levels = [
+        ConstraintForm(
+            request.POST or None,
+            prefix=f"w{warehouse.pk}",
+            warehouse=warehouse,
+            initial=_levels_initial(existing.get(warehouse.pk)),
+        )
+        for warehouse in Warehouse.objects.filter(active=True).order_by("code")
+    ]
+    if request.method == "POST" and all([form.is_valid() for form in levels]):
+        form = None
+        try:
+            with transaction.atomic():
+                for form in (f for f in levels if f.has_changed()):
+                    services.constraint_set(
+                        product=product, warehouse=form.warehouse, **form.cleaned_data
+                    )
+        except WarehouseError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return _done(
+                request, product.get_absolute_url(), f"Saved the stock levels of {product.sku}."
+            )
+    context = {"nav": "inventory", "product": product, "levels": levels}
+    return render(request, "warehouse/constraints.html", context)
+
+
+def _levels_initial(constraint: StockConstraint | None) -> dict | None:
+    if constraint is None:
+        return None
+    maximum = constraint.maximum
+    return {
+        "minimum": Decimal(fmt(constraint.minimum)),
+        "maximum": None if maximum is None else Decimal(fmt(maximum)),
+        "hard": constraint.hard,
+    }
+
+
+@require_GET
+@permission_required("warehouse.view_warehousestock", raise_exception=True)
+def low_stock(request):
+    """Products below their minimum in a warehouse, with the quantity to reorder."""
+    table = LowStockTable(selectors.low_stock_list())
+    RequestConfig(request, paginate={"per_page": _per_page(request, 100)}).configure(table)
+    context = {"nav": "inventory", "table": table}
+    return render(request, "warehouse/low_stock.html", context)
 
 
 # --------------------------------------------------------------------------- reference data

@@ -4,9 +4,18 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from warehouse import services
-from warehouse.models import Location, Party, Product, Warehouse
+from warehouse.models import (
+    Location,
+    Movement,
+    Party,
+    Product,
+    StockPosition,
+    Warehouse,
+    WarehouseStock,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -79,3 +88,39 @@ def book_in(location, product, quantity, unit_cost="1.00", *, actor=None, serial
         ],
         **kwargs,
     )
+
+
+def position_of(product, location) -> Decimal:
+    """The cached quantity of a product in a location (0 when it never held any)."""
+    position = StockPosition.objects.filter(product=product, location=location).first()
+    return position.quantity if position else Decimal("0")
+
+
+def ledger_snapshot():
+    """What a refused booking must leave as it was: the ledger, the positions, the balances."""
+    return (
+        Movement.objects.count(),
+        list(
+            StockPosition.objects.order_by("product_id", "location_id").values_list(
+                "product_id", "location_id", "quantity"
+            )
+        ),
+        list(WarehouseStock.objects.order_by("product_id", "warehouse_id").values()),
+    )
+
+
+def ledger_balances() -> dict[tuple[int, int], Decimal]:
+    """Σ in − Σ out of the ledger per (product id, location id), in one aggregate query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT product_id, location_id, SUM(quantity) FROM (
+                SELECT product_id, destination_id AS location_id, quantity
+                FROM warehouse_movement
+                UNION ALL
+                SELECT product_id, source_id, -quantity FROM warehouse_movement
+            ) AS legs
+            GROUP BY product_id, location_id
+            """
+        )
+        return {(product, location): total for product, location, total in cursor.fetchall()}

@@ -1,0 +1,63 @@
+"""django-filter FilterSets of the devices pages; selectors apply them."""
+
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from warehouse.models import Warehouse
+
+from .models import Device, DeviceStatus, State
+from .selectors import filter_locations
+
+BUSINESS = "business"
+
+
+class DeviceFilter(django_filters.FilterSet):
+    """The device list: product, state, status, owner, place and a serial / electronic id."""
+
+    q = django_filters.CharFilter(
+        label="Search",
+        method="filter_text",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Serial or electronic id"}),
+    )
+    product = django_filters.CharFilter(
+        label="Product (SKU)", field_name="product__sku", lookup_expr="iexact"
+    )
+    state = django_filters.ChoiceFilter(label="State", choices=State.choices, empty_label="Any")
+    status = django_filters.ModelChoiceFilter(
+        label="Status",
+        queryset=DeviceStatus.objects.order_by("state", "name"),
+        empty_label="Any",
+    )
+    owner = django_filters.CharFilter(
+        label="Owner",
+        method="filter_owner",
+        widget=forms.TextInput(attrs={"placeholder": "Name, or “business”"}),
+    )
+    warehouse = django_filters.ModelChoiceFilter(
+        label="Warehouse",
+        field_name="location__warehouse",
+        queryset=Warehouse.objects.filter(active=True),
+        empty_label="All warehouses",
+    )
+    location = django_filters.ModelChoiceFilter(
+        label="Location", queryset=filter_locations(), empty_label="Any"
+    )
+
+    class Meta:
+        model = Device
+        fields = ["q", "product", "state", "status", "owner", "warehouse", "location"]
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(serial__icontains=value) | Q(electronic_id__icontains=value))
+
+    def filter_owner(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        if value.lower() == BUSINESS:
+            return queryset.filter(owner__isnull=True)
+        return queryset.filter(owner__name__icontains=value)

@@ -1,0 +1,143 @@
+"""Clerks acting on devices at the same moment: real threads against PostgreSQL.
+
+Each thread has its own connection and transaction. The device services lock
+the product × warehouse balance rows first, then the device row, so two
+clerks on one device queue (the second sees what the first did) and clerks
+on different devices never deadlock. These tests commit for real.
+"""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from devices import services
+from devices.exceptions import IllegalTransition
+from devices.models import Device, DeviceEvent, State
+from tests.devices.factories import balance, devices_in, reserve, world_create
+from tests.warehouse.factories import PartyFactory, WarehouseFactory, ledger_balances, storage_of
+from warehouse.exceptions import InsufficientStock, WarehouseError
+from warehouse.models import Movement, StockPosition
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+JOIN_TIMEOUT = 60  # seconds; a bound for a hung thread, not a performance assertion
+
+
+def run_together(calls):
+    """Start every call in its own thread at the same moment; return each outcome:
+    ("ok", result), ("refused", WarehouseError) or ("error", any other exception)."""
+    start = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def worker(index, call):
+        try:
+            start.wait(timeout=JOIN_TIMEOUT)
+            outcomes[index] = ("ok", call())
+        except WarehouseError as refusal:
+            outcomes[index] = ("refused", refusal)
+        except Exception as error:  # noqa: BLE001 - reported to the test, not swallowed
+            outcomes[index] = ("error", error)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=worker, args=(i, call), name=f"clerk-{i}")
+        for i, call in enumerate(calls)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=JOIN_TIMEOUT)
+    assert not any(thread.is_alive() for thread in threads), "a clerk's thread never finished"
+    errors = [outcome[1] for outcome in outcomes if outcome[0] == "error"]
+    assert not errors, f"unexpected errors (deadlock? integrity?): {errors!r}"
+    return outcomes
+
+
+def assert_positions_equal_the_ledger():
+    ledger = ledger_balances()
+    positions = {
+        (p, loc): q
+        for p, loc, q in StockPosition.objects.values_list("product_id", "location_id", "quantity")
+    }
+    for key in ledger.keys() | positions.keys():
+        assert positions.get(key, 0) == ledger.get(key, 0), key
+
+
+def transition_by_pk(pk, action, **kwargs):
+    """A clerk's request: load the device afresh, as a view would, and act on it."""
+    return lambda: services.device_transition(
+        device=Device.objects.get(pk=pk), action=action, actor=None, **kwargs
+    )
+
+
+def test_one_device_dispatched_by_six_clerks_at_once_goes_to_one_party():
+    """Six orders dispatch the same modem at the same moment: one wins; the other five are
+    told it is already Dispatched. One history event, one ledger line."""
+    w = world_create()
+    (device,) = devices_in(w.stock, w.modem, "S1")
+    parties = [PartyFactory(name=f"Customer {n}") for n in range(6)]
+
+    outcomes = run_together(
+        [
+            transition_by_pk(device.pk, "dispatch", party=party, reference=f"ORD-{n}")
+            for n, party in enumerate(parties)
+        ]
+    )
+
+    won = [result for kind, result in outcomes if kind == "ok"]
+    refused = [refusal for kind, refusal in outcomes if kind == "refused"]
+    assert len(won) == 1
+    assert len(refused) == 5
+    for refusal in refused:
+        assert isinstance(refusal, IllegalTransition)
+        assert refusal.message == "MOD-1 #S1 is Dispatched: cannot dispatch it."
+    device.refresh_from_db()
+    assert (device.state, device.holder) == (State.DISPATCHED, won[0].holder)
+    assert DeviceEvent.objects.filter(device=device, action="dispatch").count() == 1
+    assert Movement.objects.filter(action=Movement.Action.DISPATCH).count() == 1
+    stock = balance(w.modem, w.warehouse)
+    assert (stock.in_storage, stock.dispatched) == (0, 1)
+    assert_positions_equal_the_ledger()
+
+
+def test_six_clerks_blocking_devices_never_block_reserved_units():
+    """Six modems in storage, three of them held by orders: six clerks each block a
+    different modem at once. Exactly three are blocked, the others are refused as not
+    available, and nothing deadlocks."""
+    w = world_create()
+    devices = devices_in(w.stock, w.modem, *[f"S{n}" for n in range(6)])
+    reserve(w.modem, w.warehouse, 3)
+
+    outcomes = run_together([transition_by_pk(d.pk, "block", reason="suspect") for d in devices])
+
+    assert sorted(kind for kind, _ in outcomes) == ["ok"] * 3 + ["refused"] * 3
+    assert all(isinstance(r, InsufficientStock) for kind, r in outcomes if kind == "refused")
+    stock = balance(w.modem, w.warehouse)
+    assert (stock.in_storage, stock.reserved, stock.blocked, stock.available) == (6, 3, 3, 0)
+    assert Device.objects.filter(state=State.BLOCKED).count() == 3
+    assert DeviceEvent.objects.filter(action="block").count() == 3
+
+
+def test_clerks_moving_devices_between_two_warehouses_both_ways_do_not_deadlock():
+    """Three clerks move modems main → north while three move others north → main: all
+    six moves are booked, each warehouse counts its modems."""
+    w = world_create()
+    north = WarehouseFactory(code="north")
+    southbound = devices_in(storage_of(north), w.modem, "N0", "N1", "N2")
+    northbound = devices_in(w.stock, w.modem, "M0", "M1", "M2")
+
+    outcomes = run_together(
+        [transition_by_pk(d.pk, "move", location=storage_of(north)) for d in northbound]
+        + [transition_by_pk(d.pk, "move", location=w.stock) for d in southbound]
+    )
+
+    assert [kind for kind, _ in outcomes] == ["ok"] * 6
+    assert sorted(Device.objects.filter(location=w.stock).values_list("serial", flat=True)) == [
+        "N0",
+        "N1",
+        "N2",
+    ]
+    assert (balance(w.modem, w.warehouse).in_storage, balance(w.modem, north).in_storage) == (3, 3)
+    assert_positions_equal_the_ledger()
