@@ -10,7 +10,7 @@ class DeviceError(WarehouseError):
 class IllegalTransition(DeviceError):
     def __init__(self, *, device, state_label: str, action_label: str):
         self.device = device
-        super().__init__(f"{device} is {state_label}: cannot {action_label} it.")
+        super().__init__(f"{device} is {state_label}: “{action_label}” is not allowed.")
 
 
 class DuplicateSerial(DeviceError):

@@ -42,7 +42,9 @@ def _place_agrees() -> Q:
     condition = Q(pk__in=[])
     for state, kinds in PLACE_OF_STATE.items():
         if kinds:
-            condition |= Q(state=state, location_kind__in=[str(k) for k in kinds])
+            condition |= Q(
+                state=state, location__isnull=False, location_kind__in=[str(k) for k in kinds]
+            )
         else:
             condition |= Q(state=state, location__isnull=True, location_kind="")
     return condition
@@ -156,7 +158,8 @@ class Device(models.Model):
                 name="device_owner_agrees_with_state",
             ),
             models.CheckConstraint(
-                condition=Q(holder__isnull=True) | Q(state__in=["dispatched", "rented"]),
+                condition=Q(state__in=["dispatched", "rented"], holder__isnull=False)
+                | (~Q(state__in=["dispatched", "rented"]) & Q(holder__isnull=True)),
                 name="device_holder_only_when_out",
             ),
             models.CheckConstraint(

@@ -386,6 +386,13 @@ def device_transition(
     else:
         target_state = transition.target
 
+    if (
+        device.state == State.DISPATCHED
+        and action in ("sell", "rent")
+        and party is not None
+        and device.holder_id not in (None, party.pk)
+    ):
+        raise InvalidOwner(f"{device} was dispatched to {device.holder}, not to {party}.")
     destination = _destination(device, action, location, last)
     if transition.owner_after == "party" or action in ("dispatch", "rent"):
         if party is None:
@@ -692,11 +699,18 @@ def device_details_set(
     return device
 
 
-def characteristics_validate(*, product: Product, values: dict) -> dict:
-    """Values typed for a product's characteristics, checked and converted to JSON values."""
+def characteristics_validate(
+    *, product: Product, values: dict, definitions: dict[str, Characteristic] | None = None
+) -> dict:
+    """Values typed for a product's characteristics, checked and converted to JSON values.
+
+    `definitions` ({name: Characteristic} of the product) saves the query when
+    many devices are checked at once (the devices import).
+    """
     errors: dict[str, str] = {}
     cleaned: dict = {}
-    definitions = {c.name: c for c in Characteristic.objects.filter(product=product)}
+    if definitions is None:
+        definitions = {c.name: c for c in Characteristic.objects.filter(product=product)}
     for name in values:
         if name not in definitions:
             errors[name] = f"{product.sku} has no characteristic “{name}”."
@@ -818,6 +832,11 @@ def device_disassemble(
     if destination.kind not in (Kind.STORAGE, Kind.QUARANTINE):
         raise InvalidDeviceLocation("A removed part goes to storage or quarantine.")
     device = _device_lock(device)
+    if device.state not in (State.NEW, State.USED, State.BLOCKED):
+        # A sold, rented or own device's parts are not ours to take back into stock.
+        raise IllegalTransition(
+            device=device, state_label=device.get_state_display(), action_label="take parts out of"
+        )
     row = InstalledPart.objects.select_for_update().filter(device=device, product=part).first()
     if row is None or row.quantity < quantity:
         have = row.quantity if row else 0

@@ -111,7 +111,7 @@ def device_in_state(w: World, state, serial="S1", *, location=None) -> Device:
         State.NEW: [],
         State.USED: [("rent", {"party": w.alice}), ("return_rental", {"location": location})],
         State.BLOCKED: [("block", {})],
-        State.DISPATCHED: [("dispatch", {"party": w.alice})],
+        State.DISPATCHED: [("dispatch", {"party": w.bob})],
         State.RENTED: [("rent", {"party": w.alice})],
         State.SOLD: [("sell", {"party": w.acme})],
         State.WRITTEN_OFF: [("write_off", {"reason": "lost"})],

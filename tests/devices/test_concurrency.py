@@ -92,7 +92,7 @@ def test_one_device_dispatched_by_six_clerks_at_once_goes_to_one_party():
     assert len(refused) == 5
     for refusal in refused:
         assert isinstance(refusal, IllegalTransition)
-        assert refusal.message == "MOD-1 #S1 is Dispatched: cannot dispatch it."
+        assert refusal.message == "MOD-1 #S1 is Dispatched: “dispatch” is not allowed."
     device.refresh_from_db()
     assert (device.state, device.holder) == (State.DISPATCHED, won[0].holder)
     assert DeviceEvent.objects.filter(device=device, action="dispatch").count() == 1

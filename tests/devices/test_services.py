@@ -337,7 +337,7 @@ def test_a_device_out_of_the_warehouse_is_not_moved(w, unchanged):
     device = device_in_state(w, S.DISPATCHED, "A")
     unchanged()
 
-    with pytest.raises(IllegalTransition, match="MOD-1 #A is Dispatched: cannot move it"):
+    with pytest.raises(IllegalTransition, match="MOD-1 #A is Dispatched: “move” is not allowed"):
         services.stock_move(
             actor=w.actor,
             product=w.modem,
@@ -850,7 +850,9 @@ def test_parts_are_counted_goods_from_storage_into_a_device_in_hand(w, screws, u
         assemble(source=w.quarantine)
     with pytest.raises(InsufficientStock, match="Not enough SCR-1"):
         assemble(quantity=51)
-    with pytest.raises(IllegalTransition, match="MOD-1 #S2 is Sold: cannot install parts in it"):
+    with pytest.raises(
+        IllegalTransition, match="MOD-1 #S2 is Sold: “install parts in” is not allowed"
+    ):
         assemble(into=sold)
     with pytest.raises(InvalidDeviceLocation, match="storage or quarantine"):
         services.device_disassemble(
@@ -946,7 +948,9 @@ def test_a_device_reserved_by_a_document_cannot_be_blocked(w, unchanged):
     Device.objects.filter(pk=device.pk).update(reserved_by="ORD-000042")
     unchanged()
 
-    with pytest.raises(IllegalTransition, match="is reserved by ORD-000042: cannot block it"):
+    with pytest.raises(
+        IllegalTransition, match="is reserved by ORD-000042: “block” is not allowed"
+    ):
         transition(device, "block")
 
 

@@ -398,3 +398,13 @@ def test_an_own_device_is_never_stocked_in(w):
 
     assert ledger_snapshot() == before
     assert Device.objects.get().state == S.OWN
+
+
+def test_a_dispatched_device_goes_only_to_the_party_it_was_sent_to(w):
+    """Selling or renting a dispatched device to someone else than its holder is refused."""
+    device = device_in_state(w, S.DISPATCHED)
+
+    with pytest.raises(InvalidOwner, match="was dispatched to Bob, not to Alice"):
+        services.device_transition(device=device, action="sell", party=w.alice, actor=w.actor)
+
+    assert Device.objects.get(pk=device.pk).state == S.DISPATCHED

@@ -851,19 +851,19 @@ def test_disassemble_more_than_installed_is_refused(staff_client, device, cable,
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("device_unblock", {"reason": "x"}, "RTR-1 #R-1 is Sold: cannot unblock it."),
-        ("device_block", {"reason": "x"}, "RTR-1 #R-1 is Sold: cannot block it."),
-        ("device_move", {"location": "storage"}, "RTR-1 #R-1 is Sold: cannot move it."),
-        ("device_write_off", {"reason": "x"}, "RTR-1 #R-1 is Sold: cannot write off it."),
+        ("device_unblock", {"reason": "x"}, "RTR-1 #R-1 is Sold: “unblock” is not allowed."),
+        ("device_block", {"reason": "x"}, "RTR-1 #R-1 is Sold: “block” is not allowed."),
+        ("device_move", {"location": "storage"}, "RTR-1 #R-1 is Sold: “move” is not allowed."),
+        ("device_write_off", {"reason": "x"}, "RTR-1 #R-1 is Sold: “write off” is not allowed."),
         (
             "device_assemble",
             {"part": "cable", "quantity": "1", "source": "storage"},
-            "RTR-1 #R-1 is Sold: cannot install parts in it.",
+            "RTR-1 #R-1 is Sold: “install parts in” is not allowed.",
         ),
         (
             "device_disassemble",
             {"part": "cable", "quantity": "1", "destination": "storage"},
-            "RTR-1 #R-1 is Sold: cannot take parts out of it.",
+            "RTR-1 #R-1 is Sold: “take parts out of” is not allowed.",
         ),
     ],
 )
@@ -893,7 +893,7 @@ def test_transfer_of_a_device_in_stock_is_refused(superuser_client, device, cont
     response = superuser_client.post(url, {"party": contact.pk, "reason": "x"}, headers=HTMX)
 
     assert response.status_code == 200
-    assertContains(response, "RTR-1 #R-1 is New: cannot transfer ownership it.")
+    assertContains(response, "RTR-1 #R-1 is New: “transfer ownership” is not allowed.")
     assert unchanged(device) == before
 
 
@@ -907,7 +907,7 @@ def test_block_of_a_reserved_device_is_refused(staff_client, device):
     )
 
     assert response.status_code == 200
-    assertContains(response, "RTR-1 #R-1 is reserved by ORD-1: cannot block it.")
+    assertContains(response, "RTR-1 #R-1 is reserved by ORD-1: “block” is not allowed.")
     assert unchanged(device) == before
 
 
@@ -956,7 +956,7 @@ def test_register_own_device_of_a_stocked_serial_is_refused(clerk_client, router
     response = clerk_client.post(reverse("devices:device_register"), data, headers=HTMX)
 
     assert response.status_code == 200
-    assertContains(response, "RTR-1 #R-1 is New: cannot register as an own device it.")
+    assertContains(response, "RTR-1 #R-1 is New: “register as an own device” is not allowed.")
     assert (ledger_snapshot(), Device.objects.count()) == before
 
 
