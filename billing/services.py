@@ -138,10 +138,12 @@ def order_confirm(*, order: Order, actor, now: dt.datetime | None = None) -> Ord
     lines = list(order.lines.select_related("product", "device"))
     if not lines:
         raise BillingError(f"{order} has no lines: nothing to confirm.")
-    _reserve(order, "order", lines, actor=actor, now=now)
+    # The order's own row first: the stock rows other clerks wait for are taken
+    # last, and stay locked only until the commit (a refusal rolls all back).
     order.status = Order.Status.CONFIRMED
     order.confirmed_at = order.updated_at = now
     order.save(update_fields=["status", "confirmed_at", "updated_at"])
+    _reserve(order, "order", lines, actor=actor, now=now)
     return order
 
 
@@ -586,6 +588,8 @@ def rental_return(
 
 
 def _reserve(document, document_type: str, lines, *, actor, now) -> None:
+    # Called last in the caller's transaction, which a refusal rolls back whole:
+    # no savepoint to release while the stock rows are locked.
     stock.reservations_hold(
         document_type=document_type,
         document_id=document.pk,
@@ -593,6 +597,7 @@ def _reserve(document, document_type: str, lines, *, actor, now) -> None:
         warehouse=document.warehouse,
         lines=[stock.ReservationLine(line.pk, line.product, line.quantity) for line in lines],
         now=now,
+        savepoint=False,
     )
     for line in sorted(lines, key=lambda li: li.device_id or 0):
         if line.device_id:

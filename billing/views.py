@@ -21,7 +21,7 @@ from django_tables2 import RequestConfig
 from warehouse.exceptions import WarehouseError
 from warehouse.models import Party
 
-from . import selectors, services
+from . import exports, selectors, services
 from .filters import InvoiceFilter, OrderFilter, PartyFilter
 from .forms import (
     CreditNoteForm,
@@ -92,6 +92,8 @@ class Step:
 @permission_required("warehouse.view_party", raise_exception=True)
 def party_list(request):
     """Contacts and merchants; the filter updates the table in place."""
+    if request.GET.get("format") == "csv":
+        return exports.parties_csv(request)
     data = request.GET.copy()
     data.setdefault("active", "true")
     filterset = PartyFilter(data, queryset=selectors.party_list())
@@ -257,6 +259,8 @@ ORDER_STEPS_BY_STATUS = {
 @require_GET
 @permission_required("billing.view_order", raise_exception=True)
 def order_list(request):
+    if request.GET.get("format") == "csv":
+        return exports.orders_csv(request)
     filterset = OrderFilter(request.GET, queryset=selectors.order_list())
     return _table_page(
         request,
@@ -395,6 +399,8 @@ INVOICE_STEPS_BY_STATUS = {
 @require_GET
 @permission_required("billing.view_invoice", raise_exception=True)
 def invoice_list(request):
+    if request.GET.get("format") == "csv":
+        return exports.invoices_csv(request)
     filterset = InvoiceFilter(request.GET, queryset=selectors.invoice_list())
     return _table_page(
         request,

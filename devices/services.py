@@ -215,8 +215,12 @@ def stock_move(
     reason="",
     now=None,
     allow_over_maximum=False,
+    package=None,
 ):
-    """Move goods between real locations; each device of a traceable product moves itself."""
+    """Move goods between real locations; each device of a traceable product moves itself.
+
+    `package`: the incoming package counted goods are put away from.
+    """
     if not product.traceable:
         return stock.stock_move(
             actor=actor,
@@ -228,6 +232,7 @@ def stock_move(
             reason=reason,
             now=now,
             allow_over_maximum=allow_over_maximum,
+            package=package,
         )
     if not destination.is_real or destination.kind == Kind.INCOMING:
         raise stock.InvalidDestination(

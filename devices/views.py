@@ -14,7 +14,7 @@ from django_tables2 import RequestConfig
 from warehouse.exceptions import WarehouseError, fmt
 from warehouse.models import Product
 
-from . import selectors, services
+from . import exports, selectors, services
 from .exceptions import IllegalTransition, InvalidCharacteristics
 from .filters import DeviceFilter
 from .forms import (
@@ -106,6 +106,8 @@ def _form_error(form, exc: WarehouseError, aliases=None) -> None:
 @permission_required("devices.view_device", raise_exception=True)
 def device_list(request):
     """Every device, whoever owns it; the filter updates the table in place."""
+    if request.GET.get("format") == "csv":
+        return exports.devices_csv(request)
     devices = selectors.device_list()
     filterset = DeviceFilter(request.GET or None, queryset=devices)
     if filterset.is_bound:

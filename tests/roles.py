@@ -15,6 +15,7 @@ from django.contrib.contenttypes.management import create_contenttypes
 
 ROLE_MIGRATIONS = (
     "warehouse.migrations.0003_roles",
+    "warehouse.migrations.0008_roles_constraints",
     "devices.migrations.0003_roles",
     "billing.migrations.0003_roles",
 )

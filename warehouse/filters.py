@@ -91,9 +91,7 @@ class SkuField(forms.ModelChoiceField):
     default_error_messages = {"invalid_choice": "No product has this SKU."}
 
     def __init__(self, *, queryset=None, **kwargs):
-        kwargs.setdefault(
-            "widget", forms.TextInput(attrs={"type": "search", "placeholder": "SKU"})
-        )
+        kwargs.setdefault("widget", forms.TextInput(attrs={"type": "search", "placeholder": "SKU"}))
         super().__init__(queryset=Product.objects.all(), **kwargs)
 
     def prepare_value(self, value):

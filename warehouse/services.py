@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from .exceptions import (
@@ -226,9 +226,7 @@ def _package_open(*, line, index, location, quantity, unit_cost, reference, supp
     Without a package number, the delivery's reference (or the date) numbers
     it, with -2, -3 ... added when that number is taken.
     """
-    taken = IncomingPackage.objects.filter(
-        warehouse_id=location.warehouse_id, product=line.product
-    )
+    taken = IncomingPackage.objects.filter(warehouse_id=location.warehouse_id, product=line.product)
     number = line.package_number.strip()
     if number:
         if taken.filter(number=number).exists():
@@ -236,12 +234,7 @@ def _package_open(*, line, index, location, quantity, unit_cost, reference, supp
                 f"Package {number} of {line.product.sku} was booked already in this warehouse."
             )
     else:
-        base = (reference or f"{now:%Y%m%d}").strip()
-        used = set(taken.filter(number__startswith=base).values_list("number", flat=True))
-        number, suffix = base, 1
-        while number in used:
-            suffix += 1
-            number = f"{base}-{suffix}"
+        number = _package_number_free(taken, (reference or f"{now:%Y%m%d}").strip())
     price = line.package_price if line.package_price is not None else unit_cost * quantity
     return IncomingPackage.objects.create(
         number=number,
@@ -256,6 +249,43 @@ def _package_open(*, line, index, location, quantity, unit_cost, reference, supp
         supplier=supplier,
         received_at=now,
     )
+
+
+def _package_number_free(taken, base: str) -> str:
+    """`base`, or `base-2`, `base-3` ... whichever no package of the product has yet."""
+    used = set(taken.filter(number__startswith=base).values_list("number", flat=True))
+    number, suffix = base, 1
+    while number in used:
+        suffix += 1
+        number = f"{base}-{suffix}"
+    return number
+
+
+def _packages_for_arrivals(movements: Sequence[Movement], now: datetime) -> None:
+    """Goods reaching an incoming location without a package (found at a count, devices
+    adjusted in) arrive as one: the incoming list then always adds up to the location."""
+    groups: dict[tuple[int, int], list[Movement]] = {}
+    for m in movements:
+        if m.destination.kind == Kind.INCOMING and m.package is None:
+            groups.setdefault((m.product_id, m.destination_id), []).append(m)
+    for group in groups.values():
+        first = group[0]
+        quantity = sum((m.quantity for m in group), ZERO)
+        taken = IncomingPackage.objects.filter(
+            warehouse_id=first.destination.warehouse_id, product_id=first.product_id
+        )
+        package = IncomingPackage.objects.create(
+            number=_package_number_free(taken, first.reference or f"ADJ-{now:%Y%m%d}"),
+            warehouse_id=first.destination.warehouse_id,
+            location=first.destination,
+            product_id=first.product_id,
+            quantity=quantity,
+            package_price=sum((m.quantity * m.unit_cost for m in group), ZERO),
+            unit_cost=first.unit_cost,
+            received_at=now,
+        )
+        for m in group:
+            m.package = package
 
 
 @transaction.atomic
@@ -300,8 +330,12 @@ def stock_move(
     reason: str = "",
     now: datetime | None = None,
     allow_over_maximum: bool = False,
+    package: IncomingPackage | None = None,
 ) -> list[Movement]:
     """Move goods between two real locations, in one warehouse or across two.
+
+    Putting away from an incoming location credits `package` first (then the
+    oldest waiting packages of the product there).
 
     Across warehouses, a move above the destination's maximum is refused
     (hard) or needs `allow_over_maximum` (soft).
@@ -324,6 +358,7 @@ def stock_move(
         action=Action.MOVE,
         reason=reason,
         now=now,
+        package=package,
     )
     if source.warehouse_id != destination.warehouse_id:
         maximum_check(pairs={(product.pk, destination.warehouse_id)}, allow_over=allow_over_maximum)
@@ -536,6 +571,7 @@ def movements_book(
             )
         )
 
+    _packages_for_arrivals(movements, now)
     Movement.objects.bulk_create(movements)
     _fifo_apply(movements)
     _packages_put_away(movements)
@@ -723,9 +759,10 @@ def _packages_put_away(movements: Sequence[Movement]) -> None:
             )
             packages = IncomingPackage.objects.filter(pk=arrival)
         else:
+            # The package named by the put-away first, then the oldest waiting ones.
             packages = IncomingPackage.objects.filter(
                 product_id=m.product_id, location=m.source, put_away__lt=F("quantity")
-            ).order_by("received_at", "id")
+            ).order_by(Case(When(pk=m.package_id or 0, then=0), default=1), "received_at", "id")
         left = m.quantity
         for package in packages.select_for_update():
             take = min(left, package.quantity - package.put_away)
@@ -858,7 +895,7 @@ def _serials_check_new(specs: Sequence[MovementSpec]) -> None:
 
 
 def _book_units(
-    *, actor, product, source, destination, quantity, serials, action, reason, now
+    *, actor, product, source, destination, quantity, serials, action, reason, now, package=None
 ) -> list[Movement]:
     units = _units(product, quantity, serials)
     if product.traceable:
@@ -883,6 +920,7 @@ def _book_units(
             action=action,
             serial=serial,
             reason=reason,
+            package=package if source.kind == Kind.INCOMING else None,
         )
         for serial, qty in units
     ]
@@ -935,7 +973,6 @@ class ReservationLine:
     quantity: Decimal
 
 
-@transaction.atomic
 def reservations_hold(
     *,
     document_type: str,
@@ -944,14 +981,35 @@ def reservations_hold(
     warehouse: Warehouse,
     lines: Sequence[ReservationLine],
     now: datetime | None = None,
+    savepoint: bool = True,
 ) -> list[Reservation]:
     """Reserve every line of a document in one warehouse, or none.
 
-    Locks the product × warehouse rows in product order, then checks each
-    product's available stock (storage − reserved − blocked) against what
-    the whole document asks. Raises ReservationRefused naming every short
+    Writes the reservations first, then takes each product × warehouse row in
+    product order with one conditional UPDATE that locks it, checks the
+    available stock (storage − reserved − blocked) against what the whole
+    document asks and reserves, so a busy product's row stays locked only from
+    that statement to the commit. Raises ReservationRefused naming every short
     product and its shortfall; nothing is half-reserved.
+
+    `savepoint=False` is for callers whose own transaction ends with this call
+    and lets a refusal roll everything back: it saves the RELEASE SAVEPOINT
+    round trip while the rows are locked.
     """
+    with transaction.atomic(savepoint=savepoint):
+        return _reservations_hold(
+            document_type=document_type,
+            document_id=document_id,
+            document_number=document_number,
+            warehouse=warehouse,
+            lines=lines,
+            now=now,
+        )
+
+
+def _reservations_hold(
+    *, document_type, document_id, document_number, warehouse, lines, now
+) -> list[Reservation]:
     now = now or timezone.now()
     asked: dict[int, Decimal] = {}
     products: dict[int, Product] = {}
@@ -961,22 +1019,7 @@ def reservations_hold(
         products[line.product.pk] = line.product
     if not asked:
         return []
-    stocks = stock_lock_many(product_ids=asked, warehouse_id=warehouse.pk)
-    shortfalls = [
-        (products[pid], warehouse, stocks[(pid, warehouse.pk)].available, quantity)
-        for pid, quantity in sorted(asked.items())
-        if stocks[(pid, warehouse.pk)].available < quantity
-    ]
-    if shortfalls:
-        raise ReservationRefused(shortfalls)
-    for pid, quantity in asked.items():
-        row = stocks[(pid, warehouse.pk)]
-        row.reserved += quantity
-        row.updated_at = now
-    WarehouseStock.objects.bulk_update(
-        [stocks[(pid, warehouse.pk)] for pid in asked], ["reserved", "updated_at"]
-    )
-    return Reservation.objects.bulk_create(
+    reservations = Reservation.objects.bulk_create(
         [
             Reservation(
                 product=line.product,
@@ -991,6 +1034,37 @@ def reservations_hold(
             for line in lines
         ]
     )
+    shortfalls = []
+    for pid, quantity in sorted(asked.items()):
+        available = _reserve_row(
+            product_id=pid, warehouse_id=warehouse.pk, quantity=quantity, now=now
+        )
+        if available is not None:
+            shortfalls.append((products[pid], warehouse, available, quantity))
+    if shortfalls:
+        raise ReservationRefused(shortfalls)
+    return reservations
+
+
+def _reserve_row(*, product_id: int, warehouse_id: int, quantity: Decimal, now) -> Decimal | None:
+    """Reserve `quantity` on one balance row: None when done, else what is available.
+
+    The conditional UPDATE locks, checks and reserves in one statement. When it
+    finds too little, the row is locked and read again (it may have been freed
+    meanwhile), so the figure a refusal names is the one the lock sees.
+    """
+    row = WarehouseStock.objects.filter(product_id=product_id, warehouse_id=warehouse_id)
+    if row.filter(in_storage__gte=F("reserved") + F("blocked") + quantity).update(
+        reserved=F("reserved") + quantity, updated_at=now
+    ):
+        return None
+    stock = row.select_for_update().first()
+    if stock is None:
+        return ZERO
+    if stock.available < quantity:
+        return stock.available
+    row.update(reserved=F("reserved") + quantity, updated_at=now)
+    return None
 
 
 @transaction.atomic

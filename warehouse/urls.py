@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import services, views
+from . import services, views, views_imports
 
 app_name = "warehouse"
 
@@ -23,9 +23,7 @@ def patterns(*, stock=services):
             "incoming/<int:pk>/put-away/", views.package_put_away, booking, name="package_put_away"
         ),
         path("reports/fifo/", views.fifo_report, name="fifo_report"),
-        path(
-            "reports/fifo/<int:product_pk>/", views.fifo_package, name="fifo_unnumbered"
-        ),
+        path("reports/fifo/<int:product_pk>/", views.fifo_package, name="fifo_unnumbered"),
         path(
             "reports/fifo/<int:product_pk>/<path:package_number>/",
             views.fifo_package,
@@ -48,6 +46,8 @@ def patterns(*, stock=services):
         path("locations/", views.location_list, name="location_list"),
         path("locations/new/", views.location_create, name="location_create"),
         path("locations/<int:pk>/edit/", views.location_edit, name="location_edit"),
+        path("imports/", views_imports.imports, name="imports"),
+        path("imports/apply/", views_imports.imports_apply, name="imports_apply"),
     ]
 
 

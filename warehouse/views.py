@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import RequestConfig
 
-from . import selectors, services
+from . import exports, selectors, services
 from .exceptions import AboveMaximum, WarehouseError, fmt
 from .filters import BalanceFilter, FifoFilter, MovementFilter
 from .forms import (
@@ -44,7 +44,7 @@ from .models import (
 )
 from .tables import BalanceTable, FifoTable, LowStockTable, MovementTable
 
-PER_PAGE_CHOICES = (25, 50, 100, 500)
+PER_PAGE_CHOICES = (5, 25, 50, 100, 500)
 
 
 def _partial(request, template: str, partial: str) -> str:
@@ -82,6 +82,8 @@ def _refused(form, exc: WarehouseError) -> None:
 @permission_required("warehouse.view_warehousestock", raise_exception=True)
 def balance(request):
     """Stock balance: one row per product; the filter updates the table in place."""
+    if request.GET.get("format") == "csv":
+        return exports.balance_csv(request)
     data = request.GET.copy()
     data.setdefault("active", "true")
     filterset = BalanceFilter(data, queryset=None)
@@ -326,6 +328,8 @@ def stock_in(request, stock=services):
 @permission_required("warehouse.view_movement", raise_exception=True)
 def activity(request):
     """Every movement: who moved what, when, from where to where, and why."""
+    if request.GET.get("format") == "csv":
+        return exports.activity_csv(request)
     movements = selectors.movement_list()
     batch = request.GET.get("batch")
     if batch:
@@ -413,22 +417,22 @@ def _reference_price(values) -> dict | None:
     product, location = form.cleaned_data["product"], form.cleaned_data["location"]
     if product is None or location is None:
         return None
-    stock = WarehouseStock.objects.filter(
+    row = WarehouseStock.objects.filter(
         product=product, warehouse_id=location.warehouse_id
     ).first() or WarehouseStock(product=product, warehouse_id=location.warehouse_id)
     reference = {
         "product": product,
         "warehouse": location.warehouse,
-        "average_cost": stock.average_cost,
-        "owned": stock.ownership,
+        "average_cost": row.average_cost,
+        "owned": row.ownership,
     }
     units, price = form.units(), form.cleaned_data["package_price"]
     if units and price is not None:
         unit_cost = (price / units).quantize(services.COST_PLACES, rounding=ROUND_HALF_UP)
-        owned = stock.ownership
+        owned = row.ownership
         average = unit_cost
         if owned > 0:
-            total = owned * stock.average_cost + units * unit_cost
+            total = owned * row.average_cost + units * unit_cost
             average = (total / (owned + units)).quantize(
                 services.COST_PLACES, rounding=ROUND_HALF_UP
             )
@@ -441,8 +445,8 @@ def _reference_price(values) -> dict | None:
 def package_put_away(request, pk, stock=services):
     """Move goods of an incoming package (all of it or part) to storage in its warehouse.
 
-    Counted goods are taken from the oldest waiting package of the product in
-    that location first; devices are chosen by serial, so their package is known.
+    Counted goods are credited to this package first; devices are chosen by
+    serial, so their package is known.
     """
     package = get_object_or_404(
         IncomingPackage.objects.select_related("product", "location__warehouse", "warehouse"),
@@ -465,6 +469,7 @@ def package_put_away(request, pk, stock=services):
                 quantity=data.get("quantity"),
                 serials=data.get("serials") or (),
                 reason=data["reason"] or f"Put away package {package.number}",
+                package=package,
             )
         except WarehouseError as exc:
             _refused(form, exc)
@@ -550,9 +555,7 @@ def _owned_total(criteria: dict) -> dict:
     owned = F("in_hand") + F("dispatched") + F("rented")
     totals = stocks.aggregate(
         quantity=Sum(owned, output_field=DecimalField(**QUANTITY)),
-        value=Sum(
-            ExpressionWrapper(owned * F("average_cost"), output_field=DecimalField(**MONEY))
-        ),
+        value=Sum(ExpressionWrapper(owned * F("average_cost"), output_field=DecimalField(**MONEY))),
     )
     return {key: value or Decimal(0) for key, value in totals.items()}
 
@@ -618,7 +621,7 @@ def fifo_package(request, product_pk, package_number=""):
 
 
 @require_http_methods(["GET", "POST"])
-@permission_required("warehouse.change_product", raise_exception=True)
+@permission_required("warehouse.change_stockconstraint", raise_exception=True)
 def product_constraints(request, pk):
     """A product's minimum, maximum and hardness in each warehouse, set together."""
     product = get_object_or_404(Product, pk=pk)
@@ -632,7 +635,8 @@ def product_constraints(request, pk):
         )
         for warehouse in Warehouse.objects.filter(active=True).order_by("code")
     ]
-    if request.method == "POST" and all([form.is_valid() for form in levels]):
+    valid = [form.is_valid() for form in levels]  # every form, so each shows its errors
+    if request.method == "POST" and all(valid):
         form = None
         try:
             with transaction.atomic():
@@ -677,6 +681,8 @@ def low_stock(request):
 @require_GET
 @permission_required("warehouse.view_product", raise_exception=True)
 def product_list(request):
+    if request.GET.get("format") == "csv":
+        return exports.products_csv(request)
     products = Product.objects.order_by("sku")
     query = request.GET.get("q", "").strip()
     if query:
@@ -702,6 +708,8 @@ def product_edit(request, pk):
 @require_GET
 @permission_required("warehouse.view_location", raise_exception=True)
 def location_list(request):
+    if request.GET.get("format") == "csv":
+        return exports.locations_csv(request)
     context = {"nav": "locations", "locations": selectors.location_list()}
     return render(request, "warehouse/location_list.html", context)
 

@@ -1,0 +1,223 @@
+"""CSV exports of the table pages: the rows the page's filter selects, streamed.
+
+`csv_response` is shared with the devices and billing pages; each page's
+view answers `?format=csv` with one of the functions here (or in its app's
+exports module), keeping its own permission check.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+
+from django.db.models import Q, QuerySet
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django_tables2 import RequestConfig
+
+from . import selectors
+from .filters import BalanceFilter, MovementFilter
+from .models import Product
+from .tables import BalanceTable, MovementTable
+
+CHUNK = 2000
+# Cells Excel would run as a formula: such text is exported with a leading apostrophe.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _Echo:
+    """A file-like object whose write returns what it is given: csv.writer without a buffer."""
+
+    def write(self, value):
+        return value
+
+
+def cell(value) -> str:
+    """A value as CSV text: dates in local time, yes/no, numbers as stored, no formulas."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, Decimal):
+        return str(value)
+    text = str(value)
+    if text.startswith(FORMULA_STARTS):
+        try:
+            Decimal(text)
+        except InvalidOperation:
+            return "'" + text
+    return text
+
+
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence]):
+    """A streamed CSV download (UTF-8 with a BOM, so spreadsheets read it as UTF-8)."""
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield "\ufeff" + writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([cell(v) for v in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def table_rows(request, table_class, queryset: QuerySet) -> QuerySet:
+    """The queryset sorted as the page's table sorts it (`?sort=`), without paging."""
+    table = table_class(queryset)
+    RequestConfig(request, paginate=False).configure(table)
+    data = getattr(table.data, "data", queryset)
+    return data if isinstance(data, QuerySet) else queryset
+
+
+def stream(queryset: QuerySet):
+    return queryset.iterator(chunk_size=CHUNK)
+
+
+# --------------------------------------------------------------------------- warehouse pages
+
+
+def balance_csv(request):
+    """The stock balance as filtered on the page (warehouse, text, traceable, status)."""
+    data = request.GET.copy()
+    data.setdefault("active", "true")
+    filterset = BalanceFilter(data, queryset=None)
+    warehouse = filterset.form.cleaned_data.get("warehouse") if filterset.is_valid() else None
+    filterset.queryset = selectors.stock_balance_list(warehouse=warehouse)
+    products = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    products = table_rows(request, BalanceTable, products)
+    where = warehouse.code if warehouse else "all"
+    header = [
+        "sku",
+        "name",
+        "traceable",
+        "warehouse",
+        "ownership",
+        "in_hand",
+        "reserved",
+        "available",
+        "dispatched",
+        "rented",
+        "average_cost",
+    ]
+    rows = (
+        (
+            p.sku,
+            p.name,
+            p.traceable,
+            where,
+            p.ownership,
+            p.in_hand,
+            p.reserved,
+            p.available,
+            p.dispatched,
+            p.rented,
+            p.average_cost,
+        )
+        for p in stream(products)
+    )
+    return csv_response(f"stock-balance-{where}.csv", header, rows)
+
+
+def activity_csv(request):
+    """The activity log as filtered on the page, newest first."""
+    movements = selectors.movement_list()
+    batch = request.GET.get("batch")
+    if batch:
+        try:
+            movements = movements.filter(batch=batch)
+        except Exception:  # noqa: BLE001 - a malformed id filters nothing out, as on the page
+            movements = movements.none()
+    filterset = MovementFilter(request.GET or None, queryset=movements)
+    if filterset.is_bound:
+        movements = filterset.qs if filterset.is_valid() else movements.none()
+    movements = table_rows(request, MovementTable, movements)
+    header = [
+        "created_at",
+        "action",
+        "sku",
+        "serial",
+        "quantity",
+        "from",
+        "to",
+        "unit_cost",
+        "user",
+        "reason",
+        "supplier",
+        "reference",
+        "batch",
+    ]
+    rows = (
+        (
+            m.created_at,
+            m.get_action_display(),
+            m.product.sku,
+            m.serial,
+            m.quantity,
+            str(m.source),
+            str(m.destination),
+            m.unit_cost,
+            m.actor.username if m.actor_id else "system",
+            m.reason,
+            m.supplier,
+            m.reference,
+            m.batch,
+        )
+        for m in stream(movements)
+    )
+    return csv_response("activity.csv", header, rows)
+
+
+def products_csv(request):
+    """The products page's rows (search applied, not cut at 500): the products import's columns."""
+    products = Product.objects.order_by("sku")
+    query = request.GET.get("q", "").strip()
+    if query:
+        products = products.filter(Q(sku__icontains=query) | Q(name__icontains=query))
+    header = [
+        "sku",
+        "name",
+        "unit",
+        "traceable",
+        "sale_price",
+        "rental_price",
+        "active",
+        "description",
+    ]
+    rows = (
+        (
+            p.sku,
+            p.name,
+            p.unit,
+            p.traceable,
+            p.sale_price,
+            p.rental_price,
+            p.active,
+            p.description,
+        )
+        for p in stream(products)
+    )
+    return csv_response("products.csv", header, rows)
+
+
+def locations_csv(request):
+    """The real locations with what they hold: the locations import's columns first."""
+    header = ["warehouse", "code", "name", "kind", "active", "products", "quantity"]
+    rows = (
+        (
+            loc.warehouse.code,
+            loc.code,
+            loc.name,
+            loc.kind,
+            loc.active,
+            loc.products or 0,
+            loc.quantity,
+        )
+        for loc in stream(selectors.location_list())
+    )
+    return csv_response("locations.csv", header, rows)
