@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test install browser lint format db-stop
+.PHONY: run test install browser lint format db-stop bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+## Benchmark on the L data set, built once in its own database (README, "Benchmark")
+bench: install
+	$(PY) manage.py bench
 
 ## Stop the embedded PostgreSQL servers (development and tests).
 db-stop: install

@@ -1,19 +1,26 @@
-"""Demo data for a first look: a living warehouse, built through the services.
+"""Demo data: a living warehouse, small through the services or large by COPY.
 
-It lives in billing, the top app, because it drives all three: stock,
-devices and documents.
+`--scale S` (the default, what `make run` loads) books a first look through
+the services. `--scale M` and `--scale L` write a reproducible history of
+thousands of products and millions of movements with `billing.seeding`
+(PostgreSQL COPY, projections derived in SQL). `--check` verifies the
+invariants of the books with SQL. It lives in billing, the top app, because
+it drives all three: stock, devices and documents.
 """
 
+import argparse
 import random
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from billing import seeding
 from billing import services as billing
 from billing.models import OrderLine
 from devices import services as devices
@@ -77,17 +84,81 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="Do nothing when products exist already."
         )
         parser.add_argument("--seed", type=int, default=42, help="Random seed (reproducible).")
+        parser.add_argument(
+            "--scale",
+            choices=["S", "M", "L", "XS"],
+            help="S: a first look, through the services (the default). M: 2,000 products, "
+            "200,000 movements. L: 20,000 products, 1,000 locations, 2,000,000 movements, "
+            "200,000 devices, 20,000 parties, 50,000 documents (minutes, by COPY).",
+        )
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Verify the invariants of the books with SQL (after seeding; alone: the data "
+            "as it is). Exit status 1 when one is broken.",
+        )
+        # For tests and experiments: L scaled by a factor.
+        parser.add_argument("--size-factor", type=float, help=argparse.SUPPRESS)
 
-    def handle(self, *args, if_empty=False, seed=42, **options):
+    def handle(self, *args, if_empty=False, seed=42, scale=None, check=False, **options):
+        factor = options.get("size_factor")
+        if scale is None and factor is None and check:
+            self.check_invariants()  # the data as it is: nothing written
+            return
         users = self.users_ensure()
         if if_empty and Product.objects.exists():
             self.stdout.write("Demo data: the database has products already, left as it is.")
-        else:
+        elif (scale or "S") == "S" and factor is None:
             with transaction.atomic():
                 self.seed(random.Random(seed), users["staff"])
                 self.documents(random.Random(seed), users["clerk"], users["staff"])
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        else:
+            self.seed_scale(scale, factor, seed, users)
+        if check:
+            self.check_invariants()
         self.credentials_print(users)
+
+    def seed_scale(self, scale, factor, seed, users):
+        """M, L (or L scaled by --size-factor): the bulk generator, into an empty database."""
+        if Product.objects.exists():
+            raise CommandError(
+                "The database has products already: the bulk scales load into an empty one "
+                "(or pass --if-empty to leave it as it is)."
+            )
+        size = seeding.size_scaled(factor) if factor is not None else seeding.SIZES[scale]
+        name = scale if factor is None else f"L×{factor:g}"
+        self.stdout.write(
+            f"Building scale {name}: {size.products:,} products, {size.locations:,} locations, "
+            f"~{size.movements:,} movements, {size.devices:,} devices, {size.parties:,} parties, "
+            f"~{size.documents:,} documents (seed {seed})."
+        )
+        result = seeding.seed_scale(
+            size=size,
+            seed=seed,
+            scale_name=name,
+            staff_id=users["staff"].pk,
+            clerk_id=users["clerk"].pk,
+            log=self.stdout.write,
+        )
+        counts = ", ".join(f"{value:,} {label}" for label, value in result["counts"].items())
+        self.stdout.write(counts)
+        self.stdout.write(self.style.SUCCESS(f"Scale {name} built in {result['seconds']:.1f} s."))
+        return result
+
+    def check_invariants(self):
+        started = time.monotonic()
+        results = seeding.invariants_check()
+        width = max(len(label) for label, _ in results)
+        broken = 0
+        for label, bad in results:
+            mark = "ok" if bad == 0 else f"BROKEN ({bad:,} rows)"
+            broken += bad != 0
+            self.stdout.write(f"  {label:<{width}}  {mark}")
+        elapsed = time.monotonic() - started
+        if broken:
+            raise CommandError(f"{broken} invariant(s) broken.")
+        self.stdout.write(self.style.SUCCESS(f"Every invariant holds ({elapsed:.1f} s)."))
 
     def users_ensure(self):
         User = get_user_model()
