@@ -7,7 +7,6 @@ the message, status 200, and nothing changed: each service is one transaction.
 
 from dataclasses import dataclass
 
-from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -15,11 +14,14 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import RequestConfig
 
 from warehouse.exceptions import WarehouseError
 from warehouse.models import Party
+from warehouse.web import PER_PAGE_CHOICES
+from warehouse.web import done as _done
+from warehouse.web import partial_template as _partial
+from warehouse.web import per_page as _per_page
 
 from . import exports, selectors, services
 from .filters import InvoiceFilter, OrderFilter, PartyFilter
@@ -36,28 +38,7 @@ from .forms import (
 from .models import CreditNote, Invoice, Order, Rental
 from .tables import InvoiceTable, OrderTable, PartyTable
 
-PER_PAGE_CHOICES = (25, 50, 100, 500)
 PARTY_DEVICES = 500  # a party page lists at most this many owned devices
-
-
-def _partial(request, template: str, partial: str) -> str:
-    """The template, or only its htmx-swapped part when htmx asks (not on history restore)."""
-    if request.htmx and not request.htmx.history_restore_request:
-        return f"{template}#{partial}"
-    return template
-
-
-def _per_page(request, default=25) -> int:
-    try:
-        value = int(request.GET.get("per_page", default))
-    except ValueError:
-        return default
-    return value if value in PER_PAGE_CHOICES else default
-
-
-def _done(request, url: str, message: str):
-    messages.success(request, message)
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _table_page(request, *, filterset, table_class, template: str, context: dict):

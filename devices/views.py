@@ -2,17 +2,19 @@
 
 from decimal import Decimal, InvalidOperation
 
-from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db import transaction
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import RequestConfig
 
 from warehouse.exceptions import WarehouseError, fmt
 from warehouse.models import Product
+from warehouse.web import PER_PAGE_CHOICES
+from warehouse.web import done as _done
+from warehouse.web import partial_template as _partial
+from warehouse.web import per_page as _per_page
 
 from . import exports, selectors, services
 from .exceptions import IllegalTransition, InvalidCharacteristics
@@ -33,8 +35,6 @@ from .forms import (
 from .models import Characteristic, Device, DeviceEvent, DeviceStatus, State
 from .states import PAGE_ACTIONS, TRANSITIONS, allowed_actions
 from .tables import DeviceTable
-
-PER_PAGE_CHOICES = (25, 50, 100, 500)
 
 # Who may start each action of the device page. Transfer is a clerk's paperwork
 # (add_device, like registering an own device); the rest handle goods (staff).
@@ -66,26 +66,6 @@ CHANGE_LABEL = {
     "latitude": "Latitude",
     "longitude": "Longitude",
 }
-
-
-def _partial(request, template: str, partial: str) -> str:
-    """The template, or only its htmx-swapped part when htmx asks (not on history restore)."""
-    if request.htmx and not request.htmx.history_restore_request:
-        return f"{template}#{partial}"
-    return template
-
-
-def _per_page(request, default=25) -> int:
-    try:
-        value = int(request.GET.get("per_page", default))
-    except ValueError:
-        return default
-    return value if value in PER_PAGE_CHOICES else default
-
-
-def _done(request, url: str, message: str):
-    messages.success(request, message)
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _form_error(form, exc: WarehouseError, aliases=None) -> None:

@@ -3,15 +3,13 @@
 import csv
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db import transaction
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
 from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import RequestConfig
 
 from . import exports, selectors, services
@@ -43,28 +41,10 @@ from .models import (
     WarehouseStock,
 )
 from .tables import BalanceTable, FifoTable, LowStockTable, MovementTable
-
-PER_PAGE_CHOICES = (5, 25, 50, 100, 500)
-
-
-def _partial(request, template: str, partial: str) -> str:
-    """The template, or only its htmx-swapped part when htmx asks (not on history restore)."""
-    if request.htmx and not request.htmx.history_restore_request:
-        return f"{template}#{partial}"
-    return template
-
-
-def _per_page(request, default=25) -> int:
-    try:
-        value = int(request.GET.get("per_page", default))
-    except ValueError:
-        return default
-    return value if value in PER_PAGE_CHOICES else default
-
-
-def _done(request, url: str, message: str):
-    messages.success(request, message)
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+from .web import PER_PAGE_CHOICES
+from .web import done as _done
+from .web import partial_template as _partial
+from .web import per_page as _per_page
 
 
 def _refused(form, exc: WarehouseError) -> None:
