@@ -48,6 +48,23 @@ class DeviceFilter(django_filters.FilterSet):
         model = Device
         fields = ["q", "product", "state", "status", "owner", "warehouse", "location"]
 
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        # A warehouse holds hundreds of locations: offer those of the chosen
+        # warehouse only (or just the one asked for), not every location there is.
+        field = self.filters["location"]
+        chosen = (data or {}).get("warehouse") or ""
+        asked = (data or {}).get("location") or ""
+        locations = filter_locations()
+        if str(chosen).isdigit():
+            locations = locations.filter(warehouse_id=chosen)
+        elif str(asked).isdigit():
+            locations = locations.filter(pk=asked)
+        else:
+            locations = locations.none()
+            field.extra["empty_label"] = "Choose a warehouse first"
+        field.queryset = locations
+
     def filter_text(self, queryset, name, value):
         value = value.strip()
         if not value:

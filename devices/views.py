@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import RequestConfig
+from django_tables2.paginators import LazyPaginator
 
 from warehouse.exceptions import WarehouseError, fmt
 from warehouse.models import Product
@@ -95,11 +96,23 @@ def device_list(request):
     else:
         rows = devices
     table = DeviceTable(rows)
-    RequestConfig(request, paginate={"per_page": _per_page(request)}).configure(table)
+    # No COUNT: a serial search scans the devices, and counting would scan them twice.
+    RequestConfig(
+        request, paginate={"per_page": _per_page(request), "paginator_class": LazyPaginator}
+    ).configure(table)
+    page = table.page
+    count = len(page.object_list) if page else 0
+    first = (page.number - 1) * table.paginator.per_page + 1 if count else 0
     context = {
         "nav": "devices",
         "filter": filterset,
         "table": table,
+        "shown": {
+            "count": count,
+            "first": first,
+            "last": first + count - 1,
+            "more": bool(page and page.has_next()),
+        },
         "per_page_choices": PER_PAGE_CHOICES,
     }
     return render(request, _partial(request, "devices/device_list.html", "table"), context)

@@ -179,6 +179,12 @@ class Command(BaseCommand):
         parser.add_argument("--orders-per-thread", type=int, default=60, **hidden)
         parser.add_argument("--rounds", type=int, default=3, **hidden)
         parser.add_argument("--import-lines", default="1000000,100000", **hidden)
+        parser.add_argument(
+            "--only",
+            default="",
+            help="Measure only these rows (comma-separated: balance, devices, "
+            "reservations, import, fifo).",
+        )
 
     # ----------------------------------------------------------------------- the run
 
@@ -201,13 +207,16 @@ class Command(BaseCommand):
         self.admin = get_user_model().objects.filter(is_superuser=True).order_by("id").first()
         self.warehouse = Warehouse.objects.get(code="main")
         self.row_build(build)
-        for name, bench in (
-            ("stock balance page", self.bench_balance),
-            ("device list", self.bench_devices),
-            ("reservations", self.bench_reservations),
-            ("import", self.bench_import),
-            ("FIFO report", self.bench_fifo),
+        only = {key.strip() for key in options["only"].split(",") if key.strip()}
+        for key, name, bench in (
+            ("balance", "stock balance page", self.bench_balance),
+            ("devices", "device list", self.bench_devices),
+            ("reservations", "reservations", self.bench_reservations),
+            ("import", "import", self.bench_import),
+            ("fifo", "FIFO report", self.bench_fifo),
         ):
+            if only and key not in only:
+                continue
             self.stdout.write(f"measuring: {name} …")
             bench()
         if options["here"]:
