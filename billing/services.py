@@ -91,7 +91,7 @@ def order_create(
         party=party,
         warehouse=warehouse,
         notes=notes,
-        created_by=_who(actor),
+        created_by=stock.actor_recorded(actor),
         created_at=now,
         updated_at=now,
     )
@@ -200,7 +200,7 @@ def order_complete(*, order: Order, actor, now: dt.datetime | None = None) -> Or
             order=order,
             status=Invoice.Status.POSTED,
             notes=f"For order {order.number}.",
-            created_by=_who(actor),
+            created_by=stock.actor_recorded(actor),
             created_at=now,
             updated_at=now,
             issued_at=now,
@@ -315,7 +315,7 @@ def invoice_create(
         party=party,
         warehouse=warehouse,
         notes=notes,
-        created_by=_who(actor),
+        created_by=stock.actor_recorded(actor),
         created_at=now,
         updated_at=now,
     )
@@ -430,7 +430,7 @@ def creditnote_create(
         warehouse=invoice.warehouse,
         return_location=return_location,
         notes=notes,
-        created_by=_who(actor),
+        created_by=stock.actor_recorded(actor),
         created_at=now,
         updated_at=now,
     )
@@ -751,7 +751,3 @@ def _state_check(document, allowed, verb: str) -> None:
         raise DocumentStateError(
             f"{document} is {document.get_status_display().lower()}: cannot {verb} it."
         )
-
-
-def _who(actor):
-    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None

@@ -166,7 +166,7 @@ def _devices_create(movements: Sequence[Movement], *, actor, action: str) -> lis
                 movement=m,
                 reason=m.reason,
                 reference=m.reference,
-                actor=_who(actor),
+                actor=stock.actor_recorded(actor),
                 created_at=m.created_at,
             )
             for m in movements
@@ -570,7 +570,7 @@ def device_register_own(
             to_state=State.OWN,
             to_owner=party,
             reason=reason,
-            actor=_who(actor),
+            actor=stock.actor_recorded(actor),
             created_at=now,
         )
         return device
@@ -816,7 +816,7 @@ def device_assemble(
         changes={"part": part.sku, "quantity": str(quantity)},
         movement=movement,
         reason=reason,
-        actor=_who(actor),
+        actor=stock.actor_recorded(actor),
         created_at=now,
     )
     return row
@@ -874,7 +874,7 @@ def device_disassemble(
         changes={"part": part.sku, "quantity": str(quantity)},
         movement=movement,
         reason=reason,
-        actor=_who(actor),
+        actor=stock.actor_recorded(actor),
         created_at=now,
     )
     return row
@@ -972,13 +972,9 @@ def _event(
         movement=movement,
         reason=reason,
         reference=reference,
-        actor=_who(actor),
+        actor=stock.actor_recorded(actor),
         created_at=now,
     )
-
-
-def _who(actor):
-    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
 def _clean(serials: Sequence[str]) -> list[str]:
@@ -1025,7 +1021,7 @@ def device_reserve(
         from_state=device.state,
         to_state=device.state,
         reference=document,
-        actor=_who(actor),
+        actor=stock.actor_recorded(actor),
         created_at=now,
     )
     return device
@@ -1048,7 +1044,7 @@ def devices_release(*, document: str, actor=None, now=None) -> int:
             from_state=device.state,
             to_state=device.state,
             reference=document,
-            actor=_who(actor),
+            actor=stock.actor_recorded(actor),
             created_at=now,
         )
     return len(held)

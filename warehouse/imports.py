@@ -386,7 +386,7 @@ class Importer:
     ):
         self.path = Path(path)
         self.file = name or str(path)
-        self.actor = actor if actor is not None and actor.is_authenticated else None
+        self.actor = services.actor_recorded(actor)
         self.max_errors = max_errors
         self.format = format_guess(self.path, format)
         self.progress = progress or (lambda phase, rows, done: None)

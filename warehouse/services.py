@@ -566,7 +566,7 @@ def movements_book(
                 reference=spec.reference,
                 batch=batch,
                 package=spec.package,
-                actor=actor if actor is not None and actor.is_authenticated else None,
+                actor=actor_recorded(actor),
                 created_at=now,
             )
         )
@@ -874,6 +874,11 @@ def _units(product: Product, quantity, serials: Sequence[str]):
             f"{fmt(quantity)} units of {product.sku} but {len(cleaned)} serial numbers."
         )
     return [(serial, Decimal(1)) for serial in cleaned]
+
+
+def actor_recorded(actor):
+    """The user a ledger or history row records: nobody for anonymous or system work."""
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
 def _serials_check_new(specs: Sequence[MovementSpec]) -> None:
