@@ -1,10 +1,8 @@
 """django-tables2 tables of the warehouse pages: columns only."""
 
-from urllib.parse import urlencode
-
 import django_tables2 as tables
-from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html, format_html_join
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .exceptions import fmt
 from .models import Movement, Product, StockConstraint
@@ -25,10 +23,11 @@ class MoneyColumn(QuantityColumn):
 
 
 class BalanceTable(tables.Table):
-    # The table is boosted to page and sort in place; a product link opens a whole page.
-    sku = tables.Column(verbose_name="SKU", linkify=True, attrs={"a": {"hx-boost": "false"}})
+    """Headers, sorting and paging; the rows are written out in its template."""
+
+    sku = tables.Column(verbose_name="SKU")
     name = tables.Column()
-    traceable = tables.BooleanColumn(yesno="Traceable,—")
+    traceable = tables.BooleanColumn()
     ownership = QuantityColumn()
     in_hand = QuantityColumn(verbose_name="In hand")
     reserved = QuantityColumn()
@@ -40,6 +39,7 @@ class BalanceTable(tables.Table):
 
     class Meta:
         model = Product
+        template_name = "warehouse/tables/balance_table.html"
         fields = ["sku", "name", "traceable"]
         sequence = [
             "sku",
@@ -56,39 +56,7 @@ class BalanceTable(tables.Table):
         ]
         order_by = "sku"
         attrs = {"id": "balance", "class": "balance"}
-        row_attrs = {"data-sku": lambda record: record.sku}
         empty_text = "No products match."
-
-    def render_name(self, value, record):
-        badges = [
-            (css, text)
-            for css, text, shown in (
-                ("badge", "inactive", not record.active),
-                ("badge danger", "below minimum", getattr(record, "below_minimum", False)),
-            )
-            if shown
-        ]
-        if not badges:
-            return value
-        return format_html(
-            "{} {}", value, format_html_join(" ", '<span class="{}">{}</span>', badges)
-        )
-
-    def render_devices(self, record):
-        if not record.traceable:
-            return ""
-        url = _device_list_url(record.sku)
-        if url is None:
-            return ""
-        return format_html('<a href="{}" hx-boost="false">View devices</a>', url)
-
-
-def _device_list_url(sku: str) -> str | None:
-    """The devices app's list of one product's devices; the warehouse does not import it."""
-    try:
-        return reverse("devices:device_list") + "?" + urlencode({"product": sku})
-    except NoReverseMatch:
-        return None
 
 
 class MovementTable(tables.Table):
