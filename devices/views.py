@@ -7,15 +7,12 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
-from django_tables2 import RequestConfig
-from django_tables2.paginators import LazyPaginator
 
 from warehouse.exceptions import WarehouseError, fmt
 from warehouse.models import Product
-from warehouse.web import PER_PAGE_CHOICES
+from warehouse.web import PER_PAGE_CHOICES, paginate_uncounted
 from warehouse.web import done as _done
 from warehouse.web import partial_template as _partial
-from warehouse.web import per_page as _per_page
 
 from . import exports, selectors, services
 from .exceptions import IllegalTransition, InvalidCharacteristics
@@ -97,22 +94,12 @@ def device_list(request):
         rows = devices
     table = DeviceTable(rows)
     # No COUNT: a serial search scans the devices, and counting would scan them twice.
-    RequestConfig(
-        request, paginate={"per_page": _per_page(request), "paginator_class": LazyPaginator}
-    ).configure(table)
-    page = table.page
-    count = len(page.object_list) if page else 0
-    first = (page.number - 1) * table.paginator.per_page + 1 if count else 0
+    shown = paginate_uncounted(request, table)
     context = {
         "nav": "devices",
         "filter": filterset,
         "table": table,
-        "shown": {
-            "count": count,
-            "first": first,
-            "last": first + count - 1,
-            "more": bool(page and page.has_next()),
-        },
+        "shown": shown,
         "per_page_choices": PER_PAGE_CHOICES,
     }
     return render(request, _partial(request, "devices/device_list.html", "table"), context)

@@ -48,10 +48,11 @@ class MovementFilter(django_filters.FilterSet):
     """The activity log: product, location (either side), action, user and dates."""
 
     product = django_filters.CharFilter(label="Product (SKU)", method="filter_product")
-    location = django_filters.ModelChoiceFilter(
+    # Typed, not chosen: a select of every location is a thousand options on every page.
+    location = django_filters.CharFilter(
         label="Location",
-        queryset=Location.objects.select_related("warehouse").order_by("warehouse__code", "code"),
         method="filter_location",
+        widget=forms.TextInput(attrs={"placeholder": "Code, or WAREHOUSE/CODE"}),
     )
     action = django_filters.ChoiceFilter(choices=Movement.Action.choices)
     actor = django_filters.CharFilter(
@@ -82,7 +83,15 @@ class MovementFilter(django_filters.FilterSet):
         return queryset.filter(Q(product__sku__iexact=value) | Q(serial__iexact=value))
 
     def filter_location(self, queryset, name, value):
-        return queryset.filter(Q(source=value) | Q(destination=value))
+        """Movements from or to the location typed as CODE (any warehouse) or WAREHOUSE/CODE."""
+        warehouse_code, _, code = value.strip().rpartition("/")
+        if not code:
+            return queryset
+        places = Location.objects.filter(code__iexact=code)
+        if warehouse_code:
+            places = places.filter(warehouse__code__iexact=warehouse_code)
+        ids = list(places.values_list("id", flat=True))
+        return queryset.filter(Q(source_id__in=ids) | Q(destination_id__in=ids))
 
 
 class SkuField(forms.ModelChoiceField):

@@ -235,6 +235,12 @@ class Movement(models.Model):
     def value(self) -> Decimal:
         return self.quantity * self.unit_cost
 
+    @property
+    def note(self) -> str:
+        """What the booking says about itself: reason · from supplier · reference."""
+        parts = (self.reason, self.supplier and f"from {self.supplier}", self.reference)
+        return " · ".join(part for part in parts if part)
+
 
 class StockPosition(models.Model):
     """Cached quantity of a product in a location: Σ in − Σ out of the ledger."""

@@ -41,7 +41,7 @@ from .models import (
     WarehouseStock,
 )
 from .tables import BalanceTable, FifoTable, LowStockTable, MovementTable
-from .web import PER_PAGE_CHOICES
+from .web import PER_PAGE_CHOICES, paginate_uncounted
 from .web import done as _done
 from .web import partial_template as _partial
 from .web import per_page as _per_page
@@ -318,9 +318,20 @@ def activity(request):
         except Exception:  # noqa: BLE001 - a malformed id filters nothing out
             movements = movements.none()
     filterset = MovementFilter(request.GET or None, queryset=movements)
-    table = MovementTable(filterset.qs if filterset.is_bound else movements)
-    RequestConfig(request, paginate={"per_page": _per_page(request, 50)}).configure(table)
-    context = {"nav": "activity", "filter": filterset, "table": table, "batch": batch}
+    if filterset.is_bound:
+        rows = filterset.qs if filterset.is_valid() else movements.none()
+    else:
+        rows = movements
+    table = MovementTable(rows)
+    # No COUNT: counting the ledger would make the page as slow as the ledger is long.
+    shown = paginate_uncounted(request, table, per_page_default=50)
+    context = {
+        "nav": "activity",
+        "filter": filterset,
+        "table": table,
+        "shown": shown,
+        "batch": batch,
+    }
     return render(request, _partial(request, "warehouse/activity.html", "table"), context)
 
 

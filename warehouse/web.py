@@ -6,6 +6,8 @@ It lives in the lowest app so devices and billing pages use the same helpers.
 from django.contrib import messages
 from django.shortcuts import redirect
 from django_htmx.http import HttpResponseClientRedirect
+from django_tables2 import RequestConfig
+from django_tables2.paginators import LazyPaginator
 
 PER_PAGE_CHOICES = (5, 25, 50, 100, 500)
 
@@ -24,6 +26,31 @@ def per_page(request, default: int = 25) -> int:
     except ValueError:
         return default
     return value if value in PER_PAGE_CHOICES else default
+
+
+def paginate_uncounted(request, table, *, per_page_default: int = 25) -> dict:
+    """Page a table without counting its rows; what the page shows, for its caption.
+
+    For lists whose COUNT would cost as much as the rows (a search scans them
+    all) or grows with the ledger: the page fetches one row more than it
+    shows to know whether a next page exists.
+    """
+    RequestConfig(
+        request,
+        paginate={
+            "per_page": per_page(request, per_page_default),
+            "paginator_class": LazyPaginator,
+        },
+    ).configure(table)
+    page = table.page
+    count = len(page.object_list) if page else 0
+    first = (page.number - 1) * table.paginator.per_page + 1 if count else 0
+    return {
+        "count": count,
+        "first": first,
+        "last": first + count - 1,
+        "more": bool(page and page.has_next()),
+    }
 
 
 def done(request, url: str, message: str):

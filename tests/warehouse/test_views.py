@@ -816,13 +816,34 @@ def test_activity_filters_movements(staff_client, history, query, shown):
 
 
 def test_activity_filters_by_location_on_either_side(staff_client, history, shelf, storage):
-    """A location shows the movements that brought goods in or took them out."""
-    on_shelf = staff_client.get(reverse("warehouse:activity"), {"location": shelf.pk})
-    in_storage = staff_client.get(reverse("warehouse:activity"), {"location": storage.pk})
+    """A location typed as CODE or WAREHOUSE/CODE, in any case, shows what came and went."""
+    url = reverse("warehouse:activity")
+    on_shelf = staff_client.get(url, {"location": shelf.code})
+    in_storage = staff_client.get(
+        url, {"location": f"{storage.warehouse.code}/{storage.code}".lower()}
+    )
+    elsewhere = staff_client.get(url, {"location": f"NOWHERE/{storage.code}"})
 
     assert activity_skus(on_shelf) == ["CAB-1"]
     assert activity_skus(in_storage) == ["CAB-1", "RTR-1", "CAB-1"]
+    assert activity_skus(elsewhere) == []
     assertContains(on_shelf, "<label>Location ")
+    assertContains(elsewhere, "No movement matches.")
+
+
+def test_activity_pages_without_counting_the_ledger(staff_client, history):
+    """The activity page never counts the ledger: its cost is its page, not the ledger."""
+    url = reverse("warehouse:activity")
+    with CaptureQueriesContext(connection) as first:
+        page_one = staff_client.get(url, {"per_page": 5})
+    with CaptureQueriesContext(connection) as all_rows:
+        staff_client.get(url, {"per_page": 500})
+
+    assert not [
+        q for q in first.captured_queries if "COUNT(*)" in q["sql"] and "movement" in q["sql"]
+    ]
+    assert len(first) == len(all_rows)
+    assertContains(page_one, "3 movements.")
 
 
 def test_activity_shows_one_booking_by_its_batch(staff_client, storage):
