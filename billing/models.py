@@ -96,7 +96,11 @@ class Order(Document):
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(Document.Meta):
-        indexes = [models.Index(fields=["status", "-created_at"], name="order_status")]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="order_status"),
+            # The list's order (newest first): a page reads its rows, not the table.
+            models.Index(fields=["-created_at", "-id"], name="order_newest"),
+        ]
 
     def get_absolute_url(self):
         return reverse("billing:order_detail", args=[self.pk])
@@ -143,7 +147,10 @@ class Invoice(Document):
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(Document.Meta):
-        indexes = [models.Index(fields=["status", "-created_at"], name="invoice_status")]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="invoice_status"),
+            models.Index(fields=["-created_at", "-id"], name="invoice_newest"),
+        ]
 
     def get_absolute_url(self):
         return reverse("billing:invoice_detail", args=[self.pk])
@@ -184,7 +191,7 @@ class CreditNote(Document):
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(Document.Meta):
-        pass
+        indexes = [models.Index(fields=["-created_at", "-id"], name="creditnote_newest")]
 
     def get_absolute_url(self):
         return reverse("billing:creditnote_detail", args=[self.pk])

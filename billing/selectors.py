@@ -4,22 +4,42 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.shortcuts import get_object_or_404
 
 from devices.models import Device
 from warehouse.models import Location, Party, Warehouse
 
-from .models import PRICE, CreditNote, CreditNoteLine, Invoice, InvoiceLine, Order, Rental
+from .models import (
+    PRICE,
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    Order,
+    OrderLine,
+    Rental,
+)
 
 ZERO_PRICE = Value(Decimal("0"), output_field=DecimalField(**PRICE))
 
 
-def _total(lines: str):
-    """Σ of the lines' totals, each rounded to the cent like `Line.total`."""
-    line_total = Round(F(f"{lines}__quantity") * F(f"{lines}__unit_price"), 2)
-    return Coalesce(Sum(line_total, output_field=DecimalField(**PRICE)), ZERO_PRICE)
+def _total(lines: QuerySet, document: str, unit_price: str = "unit_price"):
+    """Σ of a document's lines' totals, each rounded to the cent like `Line.total`.
+
+    A correlated subquery on the lines, not a join and GROUP BY: a list page
+    then sums the lines of its own rows only, not of every document.
+    """
+    line_total = Round(F("quantity") * F(unit_price), 2)
+    summed = (
+        lines.filter(**{document: OuterRef("pk")})
+        .order_by()
+        .values(document)
+        .annotate(total=Sum(line_total, output_field=DecimalField(**PRICE)))
+        .values("total")
+    )
+    return Coalesce(Subquery(summed, output_field=DecimalField(**PRICE)), ZERO_PRICE)
 
 
 def document_total(lines) -> Decimal:
@@ -68,7 +88,7 @@ def order_list() -> QuerySet[Order]:
     """Orders with party, warehouse and the total of their lines, newest first."""
     return (
         Order.objects.select_related("party", "warehouse")
-        .annotate(total=_total("lines"))
+        .annotate(total=_total(OrderLine.objects.all(), "order"))
         .order_by("-created_at", "-id")
     )
 
@@ -95,7 +115,7 @@ def invoice_list() -> QuerySet[Invoice]:
     """Invoices with party, warehouse, their order and the total of their lines."""
     return (
         Invoice.objects.select_related("party", "warehouse", "order")
-        .annotate(total=_total("lines"))
+        .annotate(total=_total(InvoiceLine.objects.all(), "invoice"))
         .order_by("-created_at", "-id")
     )
 
@@ -152,10 +172,11 @@ def invoice_creditable(*, invoice: Invoice) -> list[tuple[InvoiceLine, Decimal, 
 
 def creditnote_list() -> QuerySet[CreditNote]:
     """Credit notes with party, invoice and the total of what they return."""
-    line_total = Round(F("lines__quantity") * F("lines__invoice_line__unit_price"), 2)
     return (
         CreditNote.objects.select_related("party", "warehouse", "invoice")
-        .annotate(total=Coalesce(Sum(line_total, output_field=DecimalField(**PRICE)), ZERO_PRICE))
+        .annotate(
+            total=_total(CreditNoteLine.objects.all(), "credit_note", "invoice_line__unit_price")
+        )
         .order_by("-created_at", "-id")
     )
 
