@@ -64,22 +64,23 @@ def stock_balance_list(*, warehouse: Warehouse | None = None) -> QuerySet[Produc
             average_cost=Coalesce(F("ws__average_cost"), ZERO_MONEY),
         )
     else:
-        owned = F("stocks__in_hand") + F("stocks__dispatched") + F("stocks__rented")
+        # Summed per listed product (a correlated subquery each), not joined and
+        # grouped over every balance row: the first page reads 25 products' rows.
+        stocks = WarehouseStock.objects.filter(product=OuterRef("pk")).order_by().values("product")
+
+        def summed(expression, field=QUANTITY, zero=ZERO_QTY):
+            total = stocks.annotate(total=Sum(expression, output_field=DecimalField(**field)))
+            return Coalesce(Subquery(total.values("total")), zero)
+
+        owned = F("in_hand") + F("dispatched") + F("rented")
         products = products.annotate(
-            in_hand=Coalesce(Sum("stocks__in_hand"), ZERO_QTY),
-            in_storage=Coalesce(Sum("stocks__in_storage"), ZERO_QTY),
-            reserved=Coalesce(Sum("stocks__reserved"), ZERO_QTY),
-            blocked=Coalesce(Sum("stocks__blocked"), ZERO_QTY),
-            dispatched=Coalesce(Sum("stocks__dispatched"), ZERO_QTY),
-            rented=Coalesce(Sum("stocks__rented"), ZERO_QTY),
-            owned_value=Coalesce(
-                Sum(
-                    ExpressionWrapper(
-                        owned * F("stocks__average_cost"), output_field=DecimalField(**MONEY)
-                    )
-                ),
-                ZERO_MONEY,
-            ),
+            in_hand=summed(F("in_hand")),
+            in_storage=summed(F("in_storage")),
+            reserved=summed(F("reserved")),
+            blocked=summed(F("blocked")),
+            dispatched=summed(F("dispatched")),
+            rented=summed(F("rented")),
+            owned_value=summed(owned * F("average_cost"), MONEY, ZERO_MONEY),
         )
     products = products.annotate(
         available=ExpressionWrapper(
