@@ -254,7 +254,9 @@ def test_balance_pages_through_products(staff_client, storage):
     assert balance_skus(first) == [f"P-{n:02d}" for n in range(25)]
     assert balance_skus(second) == [f"P-{n:02d}" for n in range(25, 30)]
     assert len(balance_skus(bigger)) == 30
-    assertContains(first, "30 products across all warehouses.")
+    assertContains(first, "Products 1–25 across all warehouses; more on the next pages.")
+    assertContains(second, "Products 26–30 across all warehouses.")
+    assertContains(bigger, "30 products across all warehouses.")
 
 
 def test_balance_answers_htmx_with_the_table_only(staff_client, cable, router):
