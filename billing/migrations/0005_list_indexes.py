@@ -5,24 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0004_device_once_cancelled_at'),
-        ('warehouse', '0008_roles_constraints'),
+        ("billing", "0004_device_once_cancelled_at"),
+        ("warehouse", "0008_roles_constraints"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='creditnote',
-            index=models.Index(fields=['-created_at', '-id'], name='creditnote_newest'),
+            model_name="creditnote",
+            index=models.Index(fields=["-created_at", "-id"], name="creditnote_newest"),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['-created_at', '-id'], name='invoice_newest'),
+            model_name="invoice",
+            index=models.Index(fields=["-created_at", "-id"], name="invoice_newest"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['-created_at', '-id'], name='order_newest'),
+            model_name="order",
+            index=models.Index(fields=["-created_at", "-id"], name="order_newest"),
         ),
     ]
