@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from devices.models import Device
 from warehouse.exceptions import fmt
-from warehouse.forms import QUANTITY_FIELD, LocationChoiceField, ProductChoiceField
+from warehouse.forms import QUANTITY_FIELD, LocationChoiceField, PartyNameField, ProductSkuField
 from warehouse.models import Location, Party, Product
 
 from .models import PRICE, OrderLine
@@ -19,11 +19,6 @@ PRICE_FIELD = {
     "decimal_places": PRICE["decimal_places"],
     "min_value": Decimal("0"),
 }
-
-
-class PartyChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.name} ({obj.get_kind_display()})"
 
 
 # --------------------------------------------------------------------------- parties
@@ -42,13 +37,16 @@ class PartyForm(forms.ModelForm):
 class DocumentForm(forms.Form):
     """Who the document is for and which warehouse's stock it draws on."""
 
-    party = PartyChoiceField(queryset=Party.objects.none())
+    party = PartyNameField(queryset=Party.objects.none())
     warehouse = forms.ModelChoiceField(queryset=active_warehouses())
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["party"].queryset = active_parties()
+        party = self.initial.get("party")
+        if isinstance(party, str) and party.isdigit():
+            self.initial["party"] = int(party)  # a party page's "New order" link gives its id
         warehouses = list(self.fields["warehouse"].queryset[:2])
         if len(warehouses) == 1:
             self.fields["warehouse"].initial = warehouses[0].pk
@@ -57,7 +55,7 @@ class DocumentForm(forms.Form):
 class LineForm(forms.Form):
     """A sale line: product, quantity, price (empty: the product's), optionally one device."""
 
-    product = ProductChoiceField(queryset=Product.objects.filter(active=True).order_by("sku"))
+    product = ProductSkuField(queryset=Product.objects.filter(active=True).order_by("sku"))
     quantity = forms.DecimalField(**QUANTITY_FIELD, initial=1)
     unit_price = forms.DecimalField(
         **PRICE_FIELD, required=False, help_text="Empty: the product's price."

@@ -2,17 +2,13 @@
 
 from warehouse.exports import csv_response, stream, table_rows
 
-from . import selectors
-from .filters import DeviceFilter
+from .filters import device_search
 from .tables import DeviceTable
 
 
 def devices_csv(request):
     """Every device the list's filter selects; the devices import's columns first."""
-    devices = selectors.device_list()
-    filterset = DeviceFilter(request.GET or None, queryset=devices)
-    if filterset.is_bound:
-        devices = filterset.qs if filterset.is_valid() else devices.none()
+    _, devices = device_search(request.GET)
     devices = table_rows(request, DeviceTable, devices)
     header = [
         "serial",

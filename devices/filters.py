@@ -7,7 +7,7 @@ from django.db.models import Q
 from warehouse.models import Warehouse
 
 from .models import Device, DeviceStatus, State
-from .selectors import filter_locations
+from .selectors import device_list, filter_locations
 
 BUSINESS = "business"
 
@@ -78,3 +78,12 @@ class DeviceFilter(django_filters.FilterSet):
         if value.lower() == BUSINESS:
             return queryset.filter(owner__isnull=True)
         return queryset.filter(owner__name__icontains=value)
+
+
+def device_search(params):
+    """The device list's filter applied, for the page and its CSV: (filterset, devices)."""
+    devices = device_list()
+    filterset = DeviceFilter(params or None, queryset=devices)
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset, devices.none()
+    return filterset, filterset.qs if filterset.is_bound else devices

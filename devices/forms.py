@@ -2,17 +2,24 @@
 
 from django import forms
 
-from warehouse.forms import QUANTITY_FIELD, LocationChoiceField, ProductChoiceField
+from warehouse.forms import (
+    QUANTITY_FIELD,
+    LocationChoiceField,
+    PartyNameField,
+    ProductChoiceField,
+    ProductSkuField,
+)
 from warehouse.models import Location
 from warehouse.selectors import real_locations
 
 from . import selectors
 from .models import Characteristic, Device, DeviceStatus, State
 
-
-class PartyChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.name} · {obj.email}" if obj.email else obj.name
+# Devices go to contacts only: the party fields say so when a name is not one.
+CONTACT_ERRORS = {
+    "invalid_choice": "No active contact is named “%(value)s”.",
+    "ambiguous": "%(count)s contacts are named “%(value)s”: pick one from the suggestions.",
+}
 
 
 class StatusChoiceField(forms.ModelChoiceField):
@@ -62,8 +69,12 @@ class DeviceMoveForm(DeviceForm):
 
 
 class DeviceTransferForm(DeviceForm):
-    party = PartyChoiceField(
-        queryset=None, label="New owner", help_text="Contacts only: a merchant never receives it."
+    party = PartyNameField(
+        queryset=None,
+        suggest={"kind": "contact"},
+        error_messages=CONTACT_ERRORS,
+        label="New owner",
+        help_text="Contacts only: a merchant never receives it.",
     )
     reason = forms.CharField(max_length=255, help_text="Resold, gifted, inherited ...")
 
@@ -170,8 +181,11 @@ def _initial(definition: Characteristic, value):
 
 
 class DeviceAssembleForm(DeviceForm):
-    part = ProductChoiceField(
-        queryset=None, help_text="A counted product: it leaves stock and goes into the device."
+    part = ProductSkuField(
+        queryset=None,
+        suggest={"traceable": "no"},
+        error_messages={"invalid_choice": "No active counted product has SKU “%(value)s”."},
+        help_text="A counted product: it leaves stock and goes into the device.",
     )
     quantity = forms.DecimalField(**QUANTITY_FIELD)
     source = LocationChoiceField(queryset=Location.objects.none(), label="Taken from storage")
@@ -203,13 +217,22 @@ class DeviceDisassembleForm(DeviceForm):
 
 
 class DeviceRegisterOwnForm(forms.Form):
-    product = ProductChoiceField(queryset=None, help_text="A traceable product.")
+    product = ProductSkuField(
+        queryset=None,
+        suggest={"traceable": "yes"},
+        error_messages={"invalid_choice": "No active traceable product has SKU “%(value)s”."},
+        help_text="A traceable product.",
+    )
     serial = forms.CharField(max_length=128, label="Serial number")
     electronic_id = forms.CharField(
         max_length=64, required=False, label="Electronic id", help_text="MAC address, IMEI ..."
     )
-    party = PartyChoiceField(
-        queryset=None, label="Contact", help_text="The contact who owns it: the last one wins."
+    party = PartyNameField(
+        queryset=None,
+        suggest={"kind": "contact"},
+        error_messages=CONTACT_ERRORS,
+        label="Contact",
+        help_text="The contact who owns it: the last one wins.",
     )
     reason = forms.CharField(max_length=255, required=False, label="Note")
 

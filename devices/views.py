@@ -16,7 +16,7 @@ from warehouse.web import partial_template as _partial
 
 from . import exports, selectors, services
 from .exceptions import IllegalTransition, InvalidCharacteristics
-from .filters import DeviceFilter
+from .filters import device_search
 from .forms import (
     CharacteristicForm,
     DeviceAssembleForm,
@@ -86,13 +86,8 @@ def device_list(request):
     """Every device, whoever owns it; the filter updates the table in place."""
     if request.GET.get("format") == "csv":
         return exports.devices_csv(request)
-    devices = selectors.device_list()
-    filterset = DeviceFilter(request.GET or None, queryset=devices)
-    if filterset.is_bound:
-        rows = filterset.qs if filterset.is_valid() else devices.none()
-    else:
-        rows = devices
-    table = DeviceTable(rows)
+    filterset, devices = device_search(request.GET)
+    table = DeviceTable(devices)
     # No COUNT: a serial search scans the devices, and counting would scan them twice.
     shown = paginate_uncounted(request, table)
     context = {

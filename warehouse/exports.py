@@ -12,15 +12,13 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
-from . import selectors
-from .filters import BalanceFilter, MovementFilter
-from .models import Product
-from .tables import BalanceTable, MovementTable
+from .filters import balance_search, location_search, movement_search, product_search
+from .tables import BalanceTable, LocationTable, MovementTable, ProductTable
 
 CHUNK = 2000
 # Cells Excel would run as a formula: such text is exported with a leading apostrophe.
@@ -84,12 +82,7 @@ def stream(queryset: QuerySet):
 
 def balance_csv(request):
     """The stock balance as filtered on the page (warehouse, text, traceable, status)."""
-    data = request.GET.copy()
-    data.setdefault("active", "true")
-    filterset = BalanceFilter(data, queryset=None)
-    warehouse = filterset.form.cleaned_data.get("warehouse") if filterset.is_valid() else None
-    filterset.queryset = selectors.stock_balance_list(warehouse=warehouse)
-    products = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    _, warehouse, products = balance_search(request.GET)
     products = table_rows(request, BalanceTable, products)
     where = warehouse.code if warehouse else "all"
     header = [
@@ -126,16 +119,7 @@ def balance_csv(request):
 
 def activity_csv(request):
     """The activity log as filtered on the page, newest first."""
-    movements = selectors.movement_list()
-    batch = request.GET.get("batch")
-    if batch:
-        try:
-            movements = movements.filter(batch=batch)
-        except Exception:  # noqa: BLE001 - a malformed id filters nothing out, as on the page
-            movements = movements.none()
-    filterset = MovementFilter(request.GET or None, queryset=movements)
-    if filterset.is_bound:
-        movements = filterset.qs if filterset.is_valid() else movements.none()
+    _, movements = movement_search(request.GET)
     movements = table_rows(request, MovementTable, movements)
     header = [
         "created_at",
@@ -174,11 +158,9 @@ def activity_csv(request):
 
 
 def products_csv(request):
-    """The products page's rows (search applied, not cut at 500): the products import's columns."""
-    products = Product.objects.order_by("sku")
-    query = request.GET.get("q", "").strip()
-    if query:
-        products = products.filter(Q(sku__icontains=query) | Q(name__icontains=query))
+    """The products page's rows (its filter and sort, every page): the products import's columns."""
+    _, products = product_search(request.GET)
+    products = table_rows(request, ProductTable, products)
     header = [
         "sku",
         "name",
@@ -206,7 +188,9 @@ def products_csv(request):
 
 
 def locations_csv(request):
-    """The real locations with what they hold: the locations import's columns first."""
+    """The locations page's rows (its filter and sort, every page): the import's columns first."""
+    _, locations = location_search(request.GET)
+    locations = table_rows(request, LocationTable, locations)
     header = ["warehouse", "code", "name", "kind", "active", "products", "quantity"]
     rows = (
         (
@@ -215,9 +199,9 @@ def locations_csv(request):
             loc.name,
             loc.kind,
             loc.active,
-            loc.products or 0,
+            loc.products,
             loc.quantity,
         )
-        for loc in stream(selectors.location_list())
+        for loc in stream(locations)
     )
     return csv_response("locations.csv", header, rows)

@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from . import selectors
 from .models import CostLayer, Location, Movement, Product, Warehouse
 
 
@@ -42,6 +43,68 @@ class BalanceFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(sku__icontains=value) | Q(name__icontains=value))
+
+
+STATUS_CHOICES = [("", "All"), ("true", "Active"), ("false", "Inactive")]
+
+
+class ProductFilter(django_filters.FilterSet):
+    """The products page and its export: text (SKU or name), traceable, status (all by default)."""
+
+    q = django_filters.CharFilter(
+        label="Search",
+        method="filter_text",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "SKU or name"}),
+    )
+    traceable = django_filters.BooleanFilter(
+        widget=forms.Select(choices=[("", "Any"), ("true", "Traceable"), ("false", "Counted")])
+    )
+    active = django_filters.BooleanFilter(
+        label="Status", widget=forms.Select(choices=STATUS_CHOICES)
+    )
+
+    class Meta:
+        model = Product
+        fields = ["q", "traceable", "active"]
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(sku__icontains=value) | Q(name__icontains=value))
+
+
+class LocationFilter(django_filters.FilterSet):
+    """The locations page and its export: warehouse, text (code or name), kind, status."""
+
+    warehouse = django_filters.ModelChoiceFilter(
+        label="Warehouse",
+        queryset=Warehouse.objects.order_by("code"),
+        empty_label="All warehouses",
+    )
+    q = django_filters.CharFilter(
+        label="Search",
+        method="filter_text",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Code or name"}),
+    )
+    kind = django_filters.ChoiceFilter(
+        label="Kind",
+        choices=[(k.value, k.label) for k in Location.REAL_KINDS],
+        empty_label="Any",
+    )
+    active = django_filters.BooleanFilter(
+        label="Status", widget=forms.Select(choices=STATUS_CHOICES)
+    )
+
+    class Meta:
+        model = Location
+        fields = ["warehouse", "q", "kind", "active"]
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value))
 
 
 class MovementFilter(django_filters.FilterSet):
@@ -156,3 +219,45 @@ class FifoFilter(django_filters.FilterSet):
         """The selector's keyword arguments for what was asked (nothing when invalid)."""
         data = self.form.cleaned_data
         return {name: data.get(name) for name in ("product", "warehouse", "date_from", "date_to")}
+
+
+# --------------------------------------------------------------------------- page searches
+# One function per list page: the page and its CSV export filter alike.
+
+
+def balance_search(params):
+    """The balance filter applied: (filterset, the warehouse chosen or None, products)."""
+    data = params.copy()
+    data.setdefault("active", "true")
+    filterset = BalanceFilter(data, queryset=None)
+    warehouse = filterset.form.cleaned_data.get("warehouse") if filterset.is_valid() else None
+    filterset.queryset = selectors.stock_balance_list(warehouse=warehouse)
+    products = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    return filterset, warehouse, products
+
+
+def movement_search(params):
+    """The activity filter applied, and `?batch=` (one booking): (filterset, movements)."""
+    movements = selectors.movement_list()
+    batch = params.get("batch")
+    if batch:
+        try:
+            movements = movements.filter(batch=batch)
+        except ValidationError:  # a malformed id: no booking has it
+            movements = movements.none()
+    filterset = MovementFilter(params or None, queryset=movements)
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset, movements.none()
+    return filterset, filterset.qs if filterset.is_bound else movements
+
+
+def product_search(params):
+    """The products filter applied: (filterset, products); every product unless filtered."""
+    filterset = ProductFilter(params, queryset=Product.objects.order_by("sku"))
+    return filterset, filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+
+def location_search(params):
+    """The locations filter applied: (filterset, real locations with what they hold)."""
+    filterset = LocationFilter(params, queryset=selectors.location_list())
+    return filterset, filterset.qs if filterset.is_valid() else filterset.queryset.none()

@@ -1,13 +1,17 @@
 """Forms of the warehouse pages: they parse and bound input; services decide."""
 
+import re
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .exceptions import fmt
-from .models import MONEY, QUANTITY, Location, Product
+from .models import MONEY, QUANTITY, Location, Party, Product
 from .selectors import real_locations
 
 QUANTITY_FIELD = {
@@ -38,6 +42,148 @@ class SerialsField(forms.CharField):
 class ProductChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.sku} · {obj.name}"
+
+
+class SuggestInput(forms.TextInput):
+    """A text input whose suggestions htmx loads into its own `<datalist>` as the user types.
+
+    The request sends the input's value under its own name (a formset line's
+    name changes with the line); `field=` says which name. Without JavaScript
+    it is a plain text input.
+    """
+
+    def __init__(self, *, url_name: str, params: dict | None = None, attrs: dict | None = None):
+        super().__init__({"autocomplete": "off", "spellcheck": "false", **(attrs or {})})
+        self.url_name = url_name
+        self.params = params or {}
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        widget = context["widget"]
+        datalist = f"{widget['attrs'].get('id') or name}-suggestions"
+        query = urlencode({**self.params, "field": name})
+        # Set here, not inherited: a form's hx-target or hx-include must not reach this request.
+        widget["attrs"].update(
+            {
+                "list": datalist,
+                "hx-get": f"{reverse(self.url_name)}?{query}",
+                "hx-trigger": "input changed delay:200ms",
+                "hx-target": f"#{datalist}",
+                "hx-swap": "innerHTML",
+                "hx-include": "this",
+                "hx-sync": "this:replace",
+            }
+        )
+        widget["datalist"] = datalist
+        return context
+
+    def render(self, name, value, attrs=None, renderer=None):
+        context = self.get_context(name, value, attrs)
+        html = self._render(self.template_name, context, renderer)
+        return html + format_html('<datalist id="{}"></datalist>', context["widget"]["datalist"])
+
+
+class ProductSkuField(forms.ModelChoiceField):
+    """A product typed by its SKU (any case, spaces trimmed), with suggestions.
+
+    Only a product of the queryset is accepted; the message of a miss says
+    which products the field takes.
+    """
+
+    default_error_messages = {
+        "invalid_choice": "No active product has SKU “%(value)s”.",
+        "ambiguous": "Several products have SKU “%(value)s” in other cases: type it exactly.",
+    }
+
+    def __init__(self, queryset, *, suggest: dict | None = None, **kwargs):
+        attrs = {"placeholder": "SKU or name"}
+        kwargs.setdefault(
+            "widget",
+            SuggestInput(url_name="warehouse:product_suggest", params=suggest, attrs=attrs),
+        )
+        super().__init__(queryset, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, Product):
+            return value.sku
+        if isinstance(value, int):  # an initial id
+            product = self.queryset.filter(pk=value).first()
+            return product.sku if product else ""
+        return value  # what was typed, as typed
+
+    def to_python(self, value):
+        if value in self.empty_values or not str(value).strip():
+            return None
+        sku = str(value).strip()
+        found = list(self.queryset.filter(sku__iexact=sku)[:10])
+        exact = [p for p in found if p.sku == sku]
+        if exact or len(found) == 1:
+            return (exact or found)[0]
+        code = "ambiguous" if found else "invalid_choice"
+        raise ValidationError(self.error_messages[code], code=code, params={"value": sku})
+
+
+# What a party suggestion puts in the field: its name and its id, “Alice Martin · #57”.
+PARTY_PICKED = re.compile(r"^(?P<name>.*?)\s*·\s*#(?P<pk>\d+)$")
+
+
+def party_label(party: Party) -> str:
+    """The value a party suggestion fills in: unique even when names are not."""
+    return f"{party.name} · #{party.pk}"
+
+
+class PartyNameField(forms.ModelChoiceField):
+    """A party typed by name (any case, spaces trimmed), or picked from the suggestions.
+
+    Names are not unique: a typed name must be one party's of the queryset; a
+    suggestion carries the party's id. Nothing outside the queryset is accepted.
+    """
+
+    default_error_messages = {
+        "invalid_choice": "No active party is named “%(value)s”.",
+        "ambiguous": "%(count)s parties are named “%(value)s”: pick one from the suggestions.",
+    }
+
+    def __init__(self, queryset, *, suggest: dict | None = None, **kwargs):
+        attrs = {"placeholder": "Name"}
+        kwargs.setdefault(
+            "widget", SuggestInput(url_name="warehouse:party_suggest", params=suggest, attrs=attrs)
+        )
+        super().__init__(queryset, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, Party):
+            return party_label(value)
+        if isinstance(value, int):  # an initial id
+            party = self.queryset.filter(pk=value).first()
+            return party_label(party) if party else ""
+        return value  # what was typed, as typed
+
+    def to_python(self, value):
+        if value in self.empty_values or not str(value).strip():
+            return None
+        text = str(value).strip()
+        picked = PARTY_PICKED.match(text)
+        if picked:
+            # The id decides, and the name must still be that party's: no silent other party.
+            party = self.queryset.filter(
+                pk=picked["pk"], name__iexact=picked["name"].strip()
+            ).first()
+            if party is not None:
+                return party
+        named = self.queryset.filter(name__iexact=text)
+        found = list(named[:2])
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise ValidationError(
+                self.error_messages["ambiguous"],
+                code="ambiguous",
+                params={"value": text, "count": named.count()},
+            )
+        raise ValidationError(
+            self.error_messages["invalid_choice"], code="invalid_choice", params={"value": text}
+        )
 
 
 def units_clean(form: forms.Form, data: dict) -> dict:
@@ -111,7 +257,7 @@ class StockInForm(OverMaximumMixin, forms.Form):
 
 
 class StockInLineForm(forms.Form):
-    product = ProductChoiceField(queryset=Product.objects.filter(active=True).order_by("sku"))
+    product = ProductSkuField(queryset=Product.objects.filter(active=True).order_by("sku"))
     quantity = forms.DecimalField(
         **{**QUANTITY_FIELD, "min_value": Decimal("0")},
         required=False,
@@ -245,7 +391,7 @@ class IncomingBookForm(OverMaximumMixin, forms.Form):
     reference = forms.CharField(
         max_length=64, required=False, help_text="Delivery note or purchase order number."
     )
-    product = ProductChoiceField(queryset=Product.objects.filter(active=True).order_by("sku"))
+    product = ProductSkuField(queryset=Product.objects.filter(active=True).order_by("sku"))
     quantity = forms.DecimalField(
         **{**QUANTITY_FIELD, "min_value": Decimal("0")},
         required=False,
@@ -278,7 +424,8 @@ class ReferencePriceForm(forms.Form):
     location = forms.ModelChoiceField(
         queryset=Location.objects.filter(kind=Location.Kind.INCOMING), required=False
     )
-    product = forms.ModelChoiceField(queryset=Product.objects.all(), required=False)
+    # Typed by SKU, as in the booking dialog it reads.
+    product = ProductSkuField(queryset=Product.objects.filter(active=True), required=False)
     quantity = forms.DecimalField(**QUANTITY_FIELD, required=False)
     package_price = forms.DecimalField(**MONEY_FIELD, required=False)
     serials = SerialsField(required=False)

@@ -31,6 +31,7 @@ from .models import (
     LayerConsumption,
     Location,
     Movement,
+    Party,
     Product,
     Reservation,
     StockConstraint,
@@ -155,15 +156,27 @@ def incoming_list(*, warehouse: Warehouse | None = None) -> QuerySet[StockPositi
 
 
 def location_list() -> QuerySet[Location]:
-    """Real locations with how many products they hold and how much."""
+    """Real locations with how many products they hold and how much.
+
+    Both figures are correlated subqueries on each listed location's positions
+    (the `stockposition_location` index), not a join grouped over every
+    position: a page of 25 locations reads those 25 locations' positions only.
+    Sorting by either figure computes it for every location the filter keeps.
+    """
+    # Emptied positions stay as zero rows; a real location never holds less than zero.
+    held = (
+        StockPosition.objects.filter(location=OuterRef("pk"), quantity__gt=0)
+        .order_by()
+        .values("location")
+    )
+    products = held.annotate(n=Count("*")).values("n")
+    total = held.annotate(total=Sum("quantity")).values("total")
     return (
         Location.objects.filter(kind__in=Location.REAL_KINDS)
         .select_related("warehouse")
         .annotate(
-            products=Sum(
-                Case(When(positions__quantity__gt=0, then=1), default=0),
-            ),
-            quantity=Coalesce(Sum("positions__quantity"), ZERO_QTY),
+            products=Coalesce(Subquery(products), 0),
+            quantity=Coalesce(Subquery(total), ZERO_QTY),
         )
         .order_by("warehouse__code", "code")
     )
@@ -306,3 +319,36 @@ def package_consumptions(*, product: Product, package_number: str, warehouse=Non
     return rows.select_related(
         "movement__source__warehouse", "movement__destination__warehouse", "movement__actor"
     ).order_by("movement__created_at", "id")
+
+
+# --------------------------------------------------------------------------- suggestions
+
+SUGGESTIONS = 20  # options a typed field is offered at most
+
+
+def product_suggest(
+    *, text: str, traceable: bool | None = None, limit: int = SUGGESTIONS
+) -> QuerySet[Product]:
+    """Active products whose SKU starts with the text or whose name contains it, by SKU."""
+    text = text.strip()
+    if not text:
+        return Product.objects.none()
+    products = Product.objects.filter(active=True).filter(
+        Q(sku__istartswith=text) | Q(name__icontains=text)
+    )
+    if traceable is not None:
+        products = products.filter(traceable=traceable)
+    return products.order_by("sku")[:limit]
+
+
+def party_suggest(
+    *, text: str, kind: str | None = None, limit: int = SUGGESTIONS
+) -> QuerySet[Party]:
+    """Active parties whose name contains the text, by name."""
+    text = text.strip()
+    if not text:
+        return Party.objects.none()
+    parties = Party.objects.filter(active=True, name__icontains=text)
+    if kind:
+        parties = parties.filter(kind=kind)
+    return parties.order_by("name", "pk")[:limit]

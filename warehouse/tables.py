@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from .exceptions import fmt
-from .models import Movement, Product, StockConstraint
+from .models import Location, Movement, Product, StockConstraint
 
 
 class QuantityColumn(tables.Column):
@@ -57,6 +57,47 @@ class BalanceTable(tables.Table):
         order_by = "sku"
         attrs = {"id": "balance", "class": "balance"}
         empty_text = "No products match."
+
+
+class ProductTable(tables.Table):
+    """Headers, sorting and paging; the rows are written out in its template."""
+
+    sku = tables.Column(verbose_name="SKU")
+    name = tables.Column(order_by=("name", "sku"))
+    unit = tables.Column(order_by=("unit", "sku"))
+    traceable = tables.Column(order_by=("traceable", "sku"))
+    active = tables.Column(verbose_name="Status", order_by=("-active", "sku"))
+    edit = tables.Column(verbose_name="", empty_values=(), orderable=False)
+
+    class Meta:
+        model = Product
+        template_name = "warehouse/tables/product_table.html"
+        fields = []
+        sequence = ["sku", "name", "unit", "traceable", "active", "edit"]
+        order_by = "sku"
+        attrs = {"id": "products"}
+        empty_text = "No product matches."
+
+
+class LocationTable(tables.Table):
+    """Headers, sorting and paging; the rows are written out in its template."""
+
+    warehouse = tables.Column(order_by=("warehouse__code", "code"))
+    code = tables.Column(order_by=("code", "warehouse__code"))
+    name = tables.Column(order_by=("name", "warehouse__code", "code"))
+    kind = tables.Column(order_by=("kind", "warehouse__code", "code"))
+    products = QuantityColumn(order_by=("products", "warehouse__code", "code"))
+    quantity = QuantityColumn(order_by=("quantity", "warehouse__code", "code"))
+    edit = tables.Column(verbose_name="", empty_values=(), orderable=False)
+
+    class Meta:
+        model = Location
+        template_name = "warehouse/tables/location_table.html"
+        fields = []
+        sequence = ["warehouse", "code", "name", "kind", "products", "quantity", "edit"]
+        order_by = "warehouse"
+        attrs = {"id": "location-list"}
+        empty_text = "No location matches."
 
 
 class MovementTable(tables.Table):

@@ -32,6 +32,8 @@ def patterns(*, stock=services):
         path("activity/", views.activity, name="activity"),
         path("products/", views.product_list, name="product_list"),
         path("products/new/", views.product_create, name="product_create"),
+        path("products/suggest/", views.product_suggest, name="product_suggest"),
+        path("parties/suggest/", views.party_suggest, name="party_suggest"),
         path("products/<int:pk>/", views.product_detail, name="product_detail"),
         path("products/<int:pk>/edit/", views.product_edit, name="product_edit"),
         path(

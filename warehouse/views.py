@@ -5,7 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.decorators import permission_required
 from django.db import transaction
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
+from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -14,7 +14,13 @@ from django_tables2 import RequestConfig
 
 from . import exports, selectors, services
 from .exceptions import AboveMaximum, WarehouseError, fmt
-from .filters import BalanceFilter, FifoFilter, MovementFilter
+from .filters import (
+    FifoFilter,
+    balance_search,
+    location_search,
+    movement_search,
+    product_search,
+)
 from .forms import (
     ConstraintForm,
     IncomingBookForm,
@@ -28,6 +34,7 @@ from .forms import (
     StockIsolateForm,
     StockMoveForm,
     StockRemoveForm,
+    party_label,
 )
 from .models import (
     MONEY,
@@ -35,13 +42,21 @@ from .models import (
     CostLayer,
     IncomingPackage,
     Location,
+    Party,
     Product,
     StockConstraint,
     Warehouse,
     WarehouseStock,
 )
-from .tables import BalanceTable, FifoTable, LowStockTable, MovementTable
-from .web import PER_PAGE_CHOICES, paginate_uncounted
+from .tables import (
+    BalanceTable,
+    FifoTable,
+    LocationTable,
+    LowStockTable,
+    MovementTable,
+    ProductTable,
+)
+from .web import PER_PAGE_CHOICES, KeyedPaginator, paginate_uncounted
 from .web import done as _done
 from .web import partial_template as _partial
 from .web import per_page as _per_page
@@ -64,14 +79,8 @@ def balance(request):
     """Stock balance: one row per product; the filter updates the table in place."""
     if request.GET.get("format") == "csv":
         return exports.balance_csv(request)
-    data = request.GET.copy()
-    data.setdefault("active", "true")
-    filterset = BalanceFilter(data, queryset=None)
-    warehouse = None
-    if filterset.is_valid():
-        warehouse = filterset.form.cleaned_data.get("warehouse")
-    filterset.queryset = selectors.stock_balance_list(warehouse=warehouse)
-    table = BalanceTable(filterset.qs if filterset.is_valid() else filterset.queryset.none())
+    filterset, warehouse, products = balance_search(request.GET)
+    table = BalanceTable(products)
     # No COUNT: a page costs its 25 rows, however large the catalogue.
     shown = paginate_uncounted(request, table)
     context = {
@@ -312,19 +321,9 @@ def activity(request):
     """Every movement: who moved what, when, from where to where, and why."""
     if request.GET.get("format") == "csv":
         return exports.activity_csv(request)
-    movements = selectors.movement_list()
+    filterset, movements = movement_search(request.GET)
     batch = request.GET.get("batch")
-    if batch:
-        try:
-            movements = movements.filter(batch=batch)
-        except Exception:  # noqa: BLE001 - a malformed id filters nothing out
-            movements = movements.none()
-    filterset = MovementFilter(request.GET or None, queryset=movements)
-    if filterset.is_bound:
-        rows = filterset.qs if filterset.is_valid() else movements.none()
-    else:
-        rows = movements
-    table = MovementTable(rows)
+    table = MovementTable(movements)
     # No COUNT: counting the ledger would make the page as slow as the ledger is long.
     shown = paginate_uncounted(request, table, per_page_default=50)
     context = {
@@ -674,14 +673,59 @@ def low_stock(request):
 @require_GET
 @permission_required("warehouse.view_product", raise_exception=True)
 def product_list(request):
+    """The catalogue: search, traceable, status (all by default); the filter updates the table."""
     if request.GET.get("format") == "csv":
         return exports.products_csv(request)
-    products = Product.objects.order_by("sku")
-    query = request.GET.get("q", "").strip()
-    if query:
-        products = products.filter(Q(sku__icontains=query) | Q(name__icontains=query))
-    context = {"nav": "products", "products": products[:500], "q": query}
-    return render(request, "warehouse/product_list.html", context)
+    filterset, products = product_search(request.GET)
+    table = ProductTable(products)
+    # No COUNT: a search scans the catalogue, and counting would scan it twice.
+    shown = paginate_uncounted(request, table)
+    context = {
+        "nav": "products",
+        "filter": filterset,
+        "table": table,
+        "shown": shown,
+        "per_page_choices": PER_PAGE_CHOICES,
+    }
+    return render(request, _partial(request, "warehouse/product_list.html", "table"), context)
+
+
+@require_GET
+@permission_required("warehouse.view_product", raise_exception=True)
+def product_suggest(request):
+    """The options of a typed product field: active products whose SKU or name match.
+
+    `traceable=yes|no` narrows them as the field's own products are narrowed.
+    """
+    traceable = {"yes": True, "no": False}.get(request.GET.get("traceable", ""))
+    products = selectors.product_suggest(text=_suggest_text(request), traceable=traceable)
+    options = [(product.sku, product.name) for product in products]
+    return render(request, "warehouse/_suggestions.html", {"options": options})
+
+
+@require_GET
+@permission_required("warehouse.view_party", raise_exception=True)
+def party_suggest(request):
+    """The options of a typed party field: active parties whose name contains the text.
+
+    Each option's value carries the party's id, so a name several parties
+    share still picks one; `kind=contact|merchant` narrows them.
+    """
+    kind = request.GET.get("kind")
+    parties = selectors.party_suggest(
+        text=_suggest_text(request), kind=kind if kind in Party.Kind.values else None
+    )
+    options = [
+        (party_label(party), " · ".join(filter(None, [party.get_kind_display(), party.email])))
+        for party in parties
+    ]
+    return render(request, "warehouse/_suggestions.html", {"options": options})
+
+
+def _suggest_text(request) -> str:
+    """What was typed: `q`, or the value the input sends under its own name (`field`)."""
+    field = request.GET.get("field")
+    return request.GET.get("q") or (request.GET.get(field, "") if field else "")
 
 
 @require_http_methods(["GET", "POST"])
@@ -701,10 +745,21 @@ def product_edit(request, pk):
 @require_GET
 @permission_required("warehouse.view_location", raise_exception=True)
 def location_list(request):
+    """Real locations with what they hold; the filter updates the table in place."""
     if request.GET.get("format") == "csv":
         return exports.locations_csv(request)
-    context = {"nav": "locations", "locations": selectors.location_list()}
-    return render(request, "warehouse/location_list.html", context)
+    filterset, locations = location_search(request.GET)
+    table = LocationTable(locations)
+    # The figures of a location are subqueries: computed for the page's rows only.
+    paginate = {"per_page": _per_page(request), "paginator_class": KeyedPaginator}
+    RequestConfig(request, paginate=paginate).configure(table)
+    context = {
+        "nav": "locations",
+        "filter": filterset,
+        "table": table,
+        "per_page_choices": PER_PAGE_CHOICES,
+    }
+    return render(request, _partial(request, "warehouse/location_list.html", "table"), context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -4,6 +4,8 @@ It lives in the lowest app so devices and billing pages use the same helpers.
 """
 
 from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.shortcuts import redirect
 from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import RequestConfig
@@ -51,6 +53,23 @@ def paginate_uncounted(request, table, *, per_page_default: int = 25) -> dict:
         "last": first + count - 1,
         "more": bool(page and page.has_next()),
     }
+
+
+class KeyedPaginator(Paginator):
+    """A paginator for rows that carry costly per-row figures (correlated subqueries).
+
+    PostgreSQL computes a row's figures before OFFSET skips it, so page 20
+    would cost 20 pages. Here the page's keys are sorted and sliced first, and
+    the figures computed for those rows only (one query: `pk IN (sorted, sliced)`).
+    """
+
+    def _get_page(self, object_list, *args, **kwargs):
+        data = getattr(object_list, "data", None)  # django-tables2's BoundRows of the slice
+        if isinstance(data, QuerySet) and data.query.is_sliced:
+            whole = data.all()
+            whole.query.clear_limits()
+            object_list.data = whole.filter(pk__in=data.values("pk"))
+        return super()._get_page(object_list, *args, **kwargs)
 
 
 def done(request, url: str, message: str):

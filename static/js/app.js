@@ -29,5 +29,7 @@ document.addEventListener("click", (event) => {
   const row = template.content.firstElementChild.cloneNode(true);
   row.innerHTML = row.innerHTML.replaceAll("__prefix__", index);
   document.getElementById(`${prefix}-rows`).appendChild(row);
+  // The clone's typed fields load their suggestions with htmx, like the server-rendered lines.
+  if (window.htmx) htmx.process(row);
   total.value = index + 1;
 });

@@ -69,7 +69,7 @@ def grand_total(response) -> str:
 def document_post(party, warehouse, lines, **fields) -> dict:
     """The POST of a new order or invoice: header fields and the formset of lines."""
     data = {
-        "party": party.pk,
+        "party": party.name,
         "warehouse": warehouse.pk,
         "notes": "",
         "lines-TOTAL_FORMS": str(len(lines)),
@@ -443,7 +443,8 @@ def test_order_create_page_offers_the_lines_formset(clerk_client, shop):
     assertContains(response, 'name="lines-TOTAL_FORMS"')
     assertContains(response, 'data-formset-add="lines"')
     assertContains(response, '<template id="lines-empty">')
-    assertContains(response, f'<option value="{shop.acme.pk}" selected>')
+    # The party page's link gives the party's id: the field shows it as a picked suggestion.
+    assertContains(response, f'value="{shop.acme.name} · #{shop.acme.pk}"')
     assertContains(response, 'name="lines-0-kind"')
 
 
@@ -453,9 +454,9 @@ def test_order_created_with_lines_gets_default_prices_and_named_devices(clerk_cl
         shop.alice,
         shop.warehouse,
         [
-            {"kind": "sale", "product": shop.cable.pk, "quantity": "2.5"},
-            {"kind": "rental", "product": shop.modem.pk, "quantity": "1", "device": "M-2"},
-            {"kind": "sale", "product": shop.router.pk, "quantity": "1", "unit_price": "75"},
+            {"kind": "sale", "product": shop.cable.sku, "quantity": "2.5"},
+            {"kind": "rental", "product": shop.modem.sku, "quantity": "1", "device": "M-2"},
+            {"kind": "sale", "product": shop.router.sku, "quantity": "1", "unit_price": "75"},
             {"kind": "sale", "product": "", "quantity": "1"},  # a blank extra row
         ],
         notes="Deliver in the morning",
@@ -486,8 +487,8 @@ def test_order_create_refuses_an_unknown_serial_on_its_line(clerk_client, shop):
         shop.alice,
         shop.warehouse,
         [
-            {"kind": "sale", "product": shop.cable.pk, "quantity": "1"},
-            {"kind": "sale", "product": shop.modem.pk, "quantity": "1", "device": "NOPE-9"},
+            {"kind": "sale", "product": shop.cable.sku, "quantity": "1"},
+            {"kind": "sale", "product": shop.modem.sku, "quantity": "1", "device": "NOPE-9"},
         ],
     )
 
@@ -506,8 +507,8 @@ def test_order_create_shows_the_services_refusal_on_the_line(clerk_client, shop)
         shop.alice,
         shop.warehouse,
         [
-            {"kind": "sale", "product": shop.router.pk, "quantity": "1"},
-            {"kind": "rental", "product": shop.cable.pk, "quantity": "1"},
+            {"kind": "sale", "product": shop.router.sku, "quantity": "1"},
+            {"kind": "rental", "product": shop.cable.sku, "quantity": "1"},
         ],
     )
 
@@ -625,9 +626,9 @@ def test_order_whole_life_through_the_pages(clerk_client, shop):
         shop.alice,
         shop.warehouse,
         [
-            {"kind": "sale", "product": shop.cable.pk, "quantity": "4"},
-            {"kind": "sale", "product": shop.modem.pk, "quantity": "1"},
-            {"kind": "rental", "product": shop.modem.pk, "quantity": "1", "device": "M-3"},
+            {"kind": "sale", "product": shop.cable.sku, "quantity": "4"},
+            {"kind": "sale", "product": shop.modem.sku, "quantity": "1"},
+            {"kind": "rental", "product": shop.modem.sku, "quantity": "1", "device": "M-3"},
         ],
     )
     created = clerk_client.post(reverse("billing:order_create"), data, headers=HTMX)
@@ -690,10 +691,10 @@ def test_line_added_in_a_dialog_and_removed(clerk_client, shop):
 
     dialog = clerk_client.get(url, headers=HTMX)
     refused = clerk_client.post(
-        url, {"kind": "sale", "product": shop.router.pk, "quantity": "0"}, headers=HTMX
+        url, {"kind": "sale", "product": shop.router.sku, "quantity": "0"}, headers=HTMX
     )
     added = clerk_client.post(
-        url, {"kind": "sale", "product": shop.router.pk, "quantity": "2"}, headers=HTMX
+        url, {"kind": "sale", "product": shop.router.sku, "quantity": "2"}, headers=HTMX
     )
 
     assertContains(dialog, 'id="dialog-title"')
@@ -717,7 +718,7 @@ def test_line_cannot_be_added_once_confirmed(clerk_client, shop):
 
     response = clerk_client.post(
         reverse("billing:order_line_add", args=[order.pk]),
-        {"kind": "sale", "product": shop.router.pk, "quantity": "1"},
+        {"kind": "sale", "product": shop.router.sku, "quantity": "1"},
     )
 
     assert response.status_code == 200
@@ -765,7 +766,7 @@ def test_invoice_create_has_sale_lines_only(clerk_client, shop):
 
     response = clerk_client.post(
         reverse("billing:invoice_create"),
-        document_post(shop.acme, shop.warehouse, [{"product": shop.router.pk, "quantity": "2"}]),
+        document_post(shop.acme, shop.warehouse, [{"product": shop.router.sku, "quantity": "2"}]),
     )
 
     invoice = Invoice.objects.get()
@@ -963,7 +964,7 @@ def test_a_named_device_must_be_of_the_lines_product(clerk_client, shop):
 
     response = clerk_client.post(
         reverse("billing:order_line_add", args=[order_of(shop, sale(shop.cable, 1)).pk]),
-        {"kind": "sale", "product": shop.modem.pk, "quantity": "1", "device": "R-1"},
+        {"kind": "sale", "product": shop.modem.sku, "quantity": "1", "device": "R-1"},
     )
 
     assertContains(response, "No MOD-1 device has the serial R-1.")
@@ -1005,3 +1006,91 @@ def test_admin_shows_documents_with_number_and_status_read_only(client, shop):
     assertNotContains(confirmed_page, 'name="lines-0-quantity"')
     assertNotContains(confirmed_page, 'name="party"')
     assert client.get(reverse("admin:billing_order_add")).status_code == 403
+
+
+# --------------------------------------------------------------------------- typed fields
+
+
+def test_order_takes_a_party_typed_by_name_and_products_typed_in_lower_case(clerk_client, shop):
+    data = document_post(
+        shop.alice, shop.warehouse, [{"kind": "sale", "product": " rtr-1 ", "quantity": "1"}]
+    )
+    data["party"] = " acme telecom"
+
+    response = clerk_client.post(reverse("billing:order_create"), data)
+
+    order = Order.objects.get()
+    assertRedirects(response, order.get_absolute_url(), fetch_redirect_response=False)
+    assert order.party == shop.acme
+    assert list(order.lines.values_list("product__sku", flat=True)) == ["RTR-1"]
+
+
+def test_a_name_several_parties_share_asks_to_pick_one(clerk_client, shop):
+    """The typed name matches two parties: the clerk picks a suggestion, which carries the id."""
+    twin = PartyFactory(name="alice")
+    line = {"kind": "sale", "product": "RTR-1", "quantity": "1"}
+    data = document_post(shop.alice, shop.warehouse, [line])
+    data["party"] = "Alice"
+
+    refused = clerk_client.post(reverse("billing:order_create"), data, headers=HTMX)
+    picked = clerk_client.post(
+        reverse("billing:order_create"), {**data, "party": f"alice · #{twin.pk}"}, headers=HTMX
+    )
+
+    assert refused.status_code == 200
+    assertContains(refused, "2 parties are named “Alice”: pick one from the suggestions.")
+    assertContains(refused, 'name="party" value="Alice"')
+    assert Order.objects.get().party == twin
+    assert picked["HX-Redirect"] == Order.objects.get().get_absolute_url()
+
+
+def test_an_inactive_party_or_an_unknown_sku_is_refused_and_nothing_is_created(clerk_client, shop):
+    gone = PartyFactory(name="Gone Ltd", active=False)
+    data = document_post(gone, shop.warehouse, [{"product": "NOPE-1", "quantity": "1"}])
+    data["party"] = f"Gone Ltd · #{gone.pk}"
+    before = snapshot()
+
+    response = clerk_client.post(reverse("billing:invoice_create"), data, headers=HTMX)
+
+    assert response.status_code == 200
+    assertContains(response, "No active party is named “Gone Ltd · #")
+    assertContains(response, "No active product has SKU “NOPE-1”.")
+    assert not Invoice.objects.exists()
+    assert snapshot() == before
+
+
+def test_a_line_added_in_the_dialog_is_typed_by_sku(clerk_client, shop):
+    invoice = invoice_of(shop, sale(shop.cable, 1))
+    url = reverse("billing:invoice_line_add", args=[invoice.pk])
+
+    unknown = clerk_client.post(url, {"product": "RTR-9", "quantity": "1"}, headers=HTMX)
+    added = clerk_client.post(url, {"product": "rtr-1", "quantity": "1"}, headers=HTMX)
+
+    assertContains(unknown, "No active product has SKU “RTR-9”.")
+    assert added["HX-Redirect"] == invoice.get_absolute_url()
+    assert sorted(invoice.lines.values_list("product__sku", flat=True)) == ["CAB-1", "RTR-1"]
+
+
+def page_cost(client, url) -> tuple[int, int]:
+    """Queries and `<option>`s of a page."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries), response.content.decode().count("<option")
+
+
+def test_the_document_pages_cost_the_same_however_many_products_and_parties(clerk_client, shop):
+    """No option per product or party: queries and options do not grow with the registers."""
+    order = order_of(shop, sale(shop.cable, 1))
+    urls = [
+        reverse("billing:order_create"),
+        reverse("billing:invoice_create"),
+        reverse("billing:order_line_add", args=[order.pk]),
+    ]
+    small = [page_cost(clerk_client, url) for url in urls]
+    for n in range(30):
+        ProductFactory(sku=f"GROW-{n}")
+        PartyFactory(name=f"Grown {n}")
+
+    assert [page_cost(clerk_client, url) for url in urls] == small
+    assert "GROW-" not in clerk_client.get(urls[0]).content.decode()

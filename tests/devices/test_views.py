@@ -614,15 +614,15 @@ def test_write_off_without_a_reason_is_refused_in_the_form(staff_client, device)
     assert unchanged(device) == before
 
 
-def test_transfer_offers_contacts_only_and_moves_ownership(clerk_client, sold, contact, merchant):
-    """Ownership passes to another contact; merchants are not in the choice."""
+def test_transfer_moves_ownership_to_a_contact_typed_by_name(clerk_client, sold, contact, merchant):
+    """Ownership passes to another contact; the field suggests contacts only."""
     bob = PartyFactory(name="Bob Example")
     url = reverse("devices:device_transfer", args=[sold.pk])
 
     form = clerk_client.get(url)
-    response = clerk_client.post(url, {"party": bob.pk, "reason": "Resold"}, headers=HTMX)
+    response = clerk_client.post(url, {"party": " bob example ", "reason": "Resold"}, headers=HTMX)
 
-    assertContains(form, "Bob Example")
+    assertContains(form, 'hx-get="/parties/suggest/?kind=contact&amp;field=party"')
     assertNotContains(form, "Mega Merchant")
     assert response["HX-Redirect"] == sold.get_absolute_url()
     assert fresh(sold).owner == bob
@@ -634,7 +634,7 @@ def test_transfer_to_the_owner_is_refused_on_the_party(clerk_client, sold, conta
     before = unchanged(sold)
     url = reverse("devices:device_transfer", args=[sold.pk])
 
-    response = clerk_client.post(url, {"party": contact.pk, "reason": "x"}, headers=HTMX)
+    response = clerk_client.post(url, {"party": contact.name, "reason": "x"}, headers=HTMX)
 
     assert response.status_code == 200
     assertContains(response, "Alice Example owns RTR-1 #R-1 already.")
@@ -786,7 +786,7 @@ def test_details_electronic_id_of_another_device_is_refused(staff_client, router
 
 def test_assemble_installs_a_counted_part_from_storage(staff_client, device, cable, storage):
     url = reverse("devices:device_assemble", args=[device.pk])
-    data = {"part": cable.pk, "quantity": "3", "source": storage.pk, "reason": "Spares"}
+    data = {"part": cable.sku, "quantity": "3", "source": storage.pk, "reason": "Spares"}
 
     response = staff_client.post(url, data, headers=HTMX)
 
@@ -795,17 +795,25 @@ def test_assemble_installs_a_counted_part_from_storage(staff_client, device, cab
     assert WarehouseStock.objects.get(product=cable).in_hand == 7
 
 
-def test_assemble_offers_counted_products_only(staff_client, device, cable):
-    response = staff_client.get(reverse("devices:device_assemble", args=[device.pk]))
+def test_assemble_takes_counted_products_only(staff_client, device, cable, router, storage):
+    """The part is typed by SKU; a traceable product's SKU is refused, nothing changes."""
+    before = unchanged(device)
+    url = reverse("devices:device_assemble", args=[device.pk])
 
-    assertContains(response, "CAB-1 · Patch cable")
-    assertNotContains(response, "RTR-1 · Router</option>")
+    form = staff_client.get(url)
+    data = {"part": router.sku, "quantity": "1", "source": storage.pk}
+    response = staff_client.post(url, data, headers=HTMX)
+
+    assertContains(form, 'hx-get="/products/suggest/?traceable=no&amp;field=part"')
+    assertNotContains(form, "CAB-1")  # no option per product
+    assertContains(response, "No active counted product has SKU “RTR-1”.")
+    assert unchanged(device) == before
 
 
 def test_assemble_more_than_in_stock_is_refused_in_the_dialog(staff_client, device, cable, storage):
     before = unchanged(device)
     url = reverse("devices:device_assemble", args=[device.pk])
-    data = {"part": cable.pk, "quantity": "11", "source": storage.pk}
+    data = {"part": cable.sku, "quantity": "11", "source": storage.pk}
 
     response = staff_client.post(url, data, headers=HTMX)
 
@@ -890,7 +898,7 @@ def test_transfer_of_a_device_in_stock_is_refused(superuser_client, device, cont
     url = reverse("devices:device_transfer", args=[device.pk])
     before = unchanged(device)
 
-    response = superuser_client.post(url, {"party": contact.pk, "reason": "x"}, headers=HTMX)
+    response = superuser_client.post(url, {"party": contact.name, "reason": "x"}, headers=HTMX)
 
     assert response.status_code == 200
     assertContains(response, "RTR-1 #R-1 is New: “transfer ownership” is not allowed.")
@@ -920,24 +928,38 @@ def test_disassemble_without_parts_says_so(staff_client, device):
 # --------------------------------------------------------------------------- register own device
 
 
-def test_register_own_device_offers_traceable_products_and_contacts(
+def test_register_own_device_suggests_traceable_products_and_contacts(
     clerk_client, router, cable, contact, merchant
 ):
     response = clerk_client.get(reverse("devices:device_register"))
 
     assert response.status_code == 200
-    assertContains(response, "RTR-1 · Router")
-    assertNotContains(response, "CAB-1 · Patch cable")
-    assertContains(response, "Alice Example")
-    assertNotContains(response, "Mega Merchant")
+    assertContains(response, 'hx-get="/products/suggest/?traceable=yes&amp;field=product"')
+    assertContains(response, 'hx-get="/parties/suggest/?kind=contact&amp;field=party"')
+    assertNotContains(response, "<option")
+
+
+def test_register_own_device_refuses_a_counted_product_and_a_merchant(
+    clerk_client, router, cable, contact, merchant
+):
+    """A counted product's SKU and a merchant's name are refused on their fields."""
+    before = ledger_snapshot(), Device.objects.count()
+    data = {"product": cable.sku, "serial": "OWN-1", "party": merchant.name}
+
+    response = clerk_client.post(reverse("devices:device_register"), data, headers=HTMX)
+
+    assert response.status_code == 200
+    assertContains(response, "No active traceable product has SKU “CAB-1”.")
+    assertContains(response, "No active contact is named “Mega Merchant”.")
+    assert (ledger_snapshot(), Device.objects.count()) == before
 
 
 def test_register_own_device_creates_it_owned_by_the_contact(clerk_client, router, contact):
     data = {
-        "product": router.pk,
+        "product": router.sku,
         "serial": "OWN-1",
         "electronic_id": "IMEI-1",
-        "party": contact.pk,
+        "party": contact.name,
         "reason": "",
     }
 
@@ -951,7 +973,7 @@ def test_register_own_device_creates_it_owned_by_the_contact(clerk_client, route
 
 def test_register_own_device_of_a_stocked_serial_is_refused(clerk_client, router, contact):
     before = ledger_snapshot(), Device.objects.count()
-    data = {"product": router.pk, "serial": "R-1", "party": contact.pk}
+    data = {"product": router.sku, "serial": "R-1", "party": contact.name}
 
     response = clerk_client.post(reverse("devices:device_register"), data, headers=HTMX)
 
@@ -1232,3 +1254,61 @@ def test_admin_edit_of_a_device_goes_through_the_services(superuser_client, devi
     saved = fresh(device)
     assert (saved.spot, saved.state) == ("Top shelf", State.NEW)
     assert saved.events.first().action == "details"
+
+
+# --------------------------------------------------------------------------- typed fields
+
+
+def test_transfer_to_a_merchant_picked_by_its_id_is_refused(clerk_client, sold, merchant):
+    """Even a suggestion value carrying a merchant's id is refused: contacts only."""
+    before = unchanged(sold)
+    url = reverse("devices:device_transfer", args=[sold.pk])
+
+    response = clerk_client.post(
+        url, {"party": f"Mega Merchant · #{merchant.pk}", "reason": "Resold"}, headers=HTMX
+    )
+
+    assert response.status_code == 200
+    assertContains(response, "No active contact is named “Mega Merchant · #")
+    assert unchanged(sold) == before
+
+
+def test_transfer_to_a_name_two_contacts_share_asks_to_pick_one(clerk_client, sold, contact):
+    twin = PartyFactory(name="Bob Example")
+    PartyFactory(name="BOB EXAMPLE")
+    url = reverse("devices:device_transfer", args=[sold.pk])
+
+    refused = clerk_client.post(url, {"party": "Bob Example", "reason": "x"}, headers=HTMX)
+    picked = clerk_client.post(
+        url, {"party": f"Bob Example · #{twin.pk}", "reason": "x"}, headers=HTMX
+    )
+
+    assertContains(refused, "2 contacts are named “Bob Example”: pick one from the suggestions.")
+    assert picked["HX-Redirect"] == sold.get_absolute_url()
+    assert fresh(sold).owner == twin
+
+
+def test_the_device_forms_cost_the_same_however_many_products_and_parties(
+    superuser_client, router, sold, cable
+):
+    """Register, transfer and assemble: no option per product or party."""
+    in_stock = Device.objects.get(product=router, serial="R-2")
+    urls = [
+        reverse("devices:device_register"),
+        reverse("devices:device_transfer", args=[sold.pk]),
+        reverse("devices:device_assemble", args=[in_stock.pk]),
+    ]
+
+    def cost(url):
+        with CaptureQueriesContext(connection) as queries:
+            response = superuser_client.get(url)
+        assert response.status_code == 200
+        return len(queries), response.content.decode().count("<option")
+
+    small = [cost(url) for url in urls]
+    for n in range(30):
+        ProductFactory(sku=f"GROW-{n}")
+        ProductFactory(sku=f"GROWT-{n}", traceable=True)
+        PartyFactory(name=f"Grown {n}")
+
+    assert [cost(url) for url in urls] == small

@@ -14,6 +14,7 @@ from billing.models import Order
 from tests.billing.factories import invoice_create, order_create, sale, shop_create
 from tests.devices.factories import devices_in
 from tests.warehouse.factories import (
+    LocationFactory,
     PartyFactory,
     ProductFactory,
     UserFactory,
@@ -22,7 +23,7 @@ from tests.warehouse.factories import (
     storage_of,
 )
 from warehouse.exports import cell
-from warehouse.models import Party
+from warehouse.models import Location, Party, Product
 
 pytestmark = pytest.mark.django_db
 
@@ -93,11 +94,46 @@ def test_products_export_is_not_cut_and_reimports_as_a_products_file(staff_clien
     assert [r[0] for r in rows[1:]] == ["P-0", "P-1", "P-2"]
 
 
+def test_products_export_has_every_filtered_product_in_the_table_order(staff_client):
+    """The export is the filter's rows, sorted as the table, past one page and past 500."""
+    Product.objects.bulk_create(
+        Product(sku=f"T-{n:03d}", name=f"Tracker {n}", traceable=True) for n in range(510)
+    )
+    ProductFactory(sku="CAB-1", name="Cable")
+    ProductFactory(sku="T-OLD", name="Old tracker", traceable=True, active=False)
+    url = reverse("warehouse:product_list")
+
+    rows = csv_rows(staff_client.get(url, {"traceable": "true", "active": "true", "format": "csv"}))
+    newest_first = csv_rows(
+        staff_client.get(url, {"q": "tracker", "sort": "-sku", "page": 2, "format": "csv"})
+    )
+
+    assert [r[0] for r in rows[1:]] == [f"T-{n:03d}" for n in range(510)]
+    assert [r[0] for r in newest_first[1:4]] == ["T-OLD", "T-509", "T-508"]
+    assert len(newest_first) == 1 + 511
+
+
 def test_locations_export(staff_client, stocked):
     rows = csv_rows(staff_client.get(reverse("warehouse:location_list"), {"format": "csv"}))
     assert rows[0][:4] == ["warehouse", "code", "name", "kind"]
     stock = next(r for r in rows[1:] if r[1] == "STOCK")
-    assert (stock[0], stock[3], stock[5]) == ("main", "storage", "2")
+    assert (stock[0], stock[3], stock[5], stock[6]) == ("main", "storage", "2", "15.500")
+
+
+def test_locations_export_has_the_filtered_locations(staff_client, stocked):
+    north = WarehouseFactory(code="north")
+    LocationFactory(warehouse=stocked, code="Q-01", kind=Location.Kind.QUARANTINE)
+    for n in range(30):
+        LocationFactory(warehouse=north, code=f"N-{n:02d}")
+    url = reverse("warehouse:location_list")
+
+    quarantine = csv_rows(staff_client.get(url, {"kind": "quarantine", "format": "csv"}))
+    in_north = csv_rows(
+        staff_client.get(url, {"warehouse": north.pk, "sort": "-code", "format": "csv"})
+    )
+
+    assert [(r[0], r[1], r[3]) for r in quarantine[1:]] == [("main", "Q-01", "quarantine")]
+    assert [r[1] for r in in_north[1:]] == ["STOCK"] + [f"N-{n:02d}" for n in range(29, -1, -1)]
 
 
 def test_devices_export_has_the_filtered_devices(staff_client, stocked):
@@ -156,7 +192,8 @@ def test_an_export_needs_the_permission_of_its_page(client, url):
 def test_every_table_page_links_its_export_with_its_filter(staff_client, stocked):
     page = staff_client.get(reverse("warehouse:balance"), {"q": "cab"})
     assert 'href="?q=cab&amp;format=csv"' in page.content.decode()
-    for url in ("warehouse:activity", "warehouse:product_list", "devices:device_list"):
+    urls = ("warehouse:activity", "warehouse:product_list", "warehouse:location_list")
+    for url in (*urls, "devices:device_list"):
         assert "format=csv" in staff_client.get(reverse(url)).content.decode(), url
 
 

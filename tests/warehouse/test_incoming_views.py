@@ -95,7 +95,7 @@ def book_post(dock, product, **fields) -> dict:
         "location": dock.pk,
         "supplier": "Acme",
         "reference": "DN-1",
-        "product": product.pk,
+        "product": product.sku,
         "quantity": "",
         "package_price": "",
         "package_number": "",
@@ -351,7 +351,7 @@ def test_the_dialog_shows_the_average_cost_as_the_reference_price(staff_client, 
     package_in(dock, bolt, 30, "120.00", "P2")
     url = reverse("warehouse:incoming_reference")
 
-    response = staff_client.get(url, {"product": bolt.pk, "location": dock.pk}, headers=HTMX)
+    response = staff_client.get(url, {"product": bolt.sku, "location": dock.pk}, headers=HTMX)
 
     assertContains(response, '<div id="reference-price"')
     assertNotContains(response, "<form")
@@ -360,7 +360,7 @@ def test_the_dialog_shows_the_average_cost_as_the_reference_price(staff_client, 
 
     response = staff_client.get(
         url,
-        {"product": bolt.pk, "location": dock.pk, "quantity": "10", "package_price": "50"},
+        {"product": bolt.sku, "location": dock.pk, "quantity": "10", "package_price": "50"},
         headers=HTMX,
     )
 
@@ -371,7 +371,7 @@ def test_the_dialog_shows_the_average_cost_as_the_reference_price(staff_client, 
 def test_the_reference_price_counts_the_serials_of_a_traceable_product(staff_client, dock, modem):
     response = staff_client.get(
         reverse("warehouse:incoming_reference"),
-        {"product": modem.pk, "location": dock.pk, "package_price": "90", "serials": "A\nB\nC"},
+        {"product": modem.sku, "location": dock.pk, "package_price": "90", "serials": "A\nB\nC"},
     )
 
     assertContains(response, "<strong data-average>0.00</strong>")
@@ -386,7 +386,7 @@ def test_the_reference_price_asks_for_a_product_and_location_first(staff_client,
 
 
 def test_the_booking_dialog_reloads_the_reference_when_a_field_changes(staff_client, dock, bolt):
-    url = reverse("warehouse:incoming_book") + f"?location={dock.pk}&product={bolt.pk}"
+    url = reverse("warehouse:incoming_book") + f"?location={dock.pk}&product={bolt.sku}"
 
     response = staff_client.get(url, headers=HTMX)
 
@@ -575,7 +575,7 @@ def test_the_stock_in_page_asks_to_confirm_above_a_soft_maximum(
         "lines-INITIAL_FORMS": "0",
         "lines-MIN_NUM_FORMS": "0",
         "lines-MAX_NUM_FORMS": "1000",
-        "lines-0-product": bolt.pk,
+        "lines-0-product": bolt.sku,
         "lines-0-quantity": "6",
         "lines-0-unit_cost": "1",
         "lines-0-serials": "",

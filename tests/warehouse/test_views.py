@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
@@ -362,10 +363,10 @@ def test_stock_in_books_several_products_in_one_post(staff_client, storage):
     data = stock_in_post(
         storage,
         [
-            {"product": cable.pk, "quantity": "12", "unit_cost": "2.50"},
-            {"product": screws.pk, "quantity": "1.5", "unit_cost": "9"},
+            {"product": cable.sku, "quantity": "12", "unit_cost": "2.50"},
+            {"product": screws.sku, "quantity": "1.5", "unit_cost": "9"},
             {
-                "product": router.pk,
+                "product": router.sku,
                 "quantity": "",
                 "unit_cost": "80",
                 "serials": "R-1\r\nR-2\r\n\r\n R-3 \r\n",
@@ -397,7 +398,7 @@ def test_stock_in_books_several_products_in_one_post(staff_client, storage):
 def test_stock_in_by_htmx_redirects_the_browser_to_the_booking(staff_client, storage):
     """Booked from the htmx form, the answer tells the browser to open the booking's activity."""
     cable = ProductFactory(sku="CAB-1")
-    data = stock_in_post(storage, [{"product": cable.pk, "quantity": "2", "unit_cost": "1"}])
+    data = stock_in_post(storage, [{"product": cable.sku, "quantity": "2", "unit_cost": "1"}])
 
     response = staff_client.post(reverse("warehouse:stock_in"), data, headers=HTMX)
 
@@ -426,8 +427,8 @@ def test_stock_in_with_a_bad_line_shows_its_error_and_books_nothing(
     data = stock_in_post(
         storage,
         [
-            {"product": cable.pk, "quantity": "5", "unit_cost": "1"},
-            {"product": screws.pk, "quantity": "3", "unit_cost": "1", **line},
+            {"product": cable.sku, "quantity": "5", "unit_cost": "1"},
+            {"product": screws.sku, "quantity": "3", "unit_cost": "1", **line},
         ],
     )
 
@@ -446,8 +447,8 @@ def test_stock_in_of_a_serial_already_in_stock_is_refused(staff_client, storage,
     data = stock_in_post(
         storage,
         [
-            {"product": cable.pk, "quantity": "5", "unit_cost": "1"},
-            {"product": router.pk, "unit_cost": "80", "serials": "R-9\nR-2"},
+            {"product": cable.sku, "quantity": "5", "unit_cost": "1"},
+            {"product": router.sku, "unit_cost": "80", "serials": "R-9\nR-2"},
         ],
     )
 
@@ -461,7 +462,7 @@ def test_stock_in_of_a_serial_already_in_stock_is_refused(staff_client, storage,
 
 def test_stock_in_traceable_without_serials_is_refused(staff_client, storage):
     router = ProductFactory(sku="RTR-1", traceable=True)
-    data = stock_in_post(storage, [{"product": router.pk, "quantity": "2", "unit_cost": "80"}])
+    data = stock_in_post(storage, [{"product": router.sku, "quantity": "2", "unit_cost": "80"}])
 
     response = staff_client.post(reverse("warehouse:stock_in"), data)
 
@@ -479,17 +480,17 @@ def test_stock_in_without_any_line_asks_for_one(staff_client, storage):
 
 
 def test_stock_in_does_not_offer_inactive_products(staff_client, storage):
-    """An inactive product is not in the list and a forged post of it is refused."""
+    """An inactive product typed by its SKU is refused on its line; nothing is booked."""
     old = ProductFactory(sku="OLD-1", active=False)
 
     page = staff_client.get(reverse("warehouse:stock_in"))
     response = staff_client.post(
         reverse("warehouse:stock_in"),
-        stock_in_post(storage, [{"product": old.pk, "quantity": "1", "unit_cost": "1"}]),
+        stock_in_post(storage, [{"product": old.sku, "quantity": "1", "unit_cost": "1"}]),
     )
 
     assertNotContains(page, "OLD-1")
-    assertContains(response, "Select a valid choice.")
+    assertContains(response, "No active product has SKU “OLD-1”.")
     assert not Movement.objects.exists()
 
 
@@ -958,15 +959,123 @@ def test_incoming_shows_no_put_away_to_a_billing_clerk(clerk_client, warehouse):
 # --------------------------------------------------------------------------- products
 
 
+def logged_in(user) -> Client:
+    """A client of its own for `user` (staff_client and clerk_client share one)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def product_skus(response) -> list[str]:
+    """The SKUs of the products table, in the order shown."""
+    return [row[0] for row in table_rows(response, "products")]
+
+
 def test_product_list_shows_and_searches_products(staff_client, db):
-    ProductFactory(sku="CAB-1", name="Patch cable")
+    """Each product with its unit, traceability and status, its SKU linking to its page."""
+    cable = ProductFactory(sku="CAB-1", name="Patch cable")
     ProductFactory(sku="RTR-1", name="Router", traceable=True)
 
     everything = staff_client.get(reverse("warehouse:product_list"))
     found = staff_client.get(reverse("warehouse:product_list"), {"q": "patch"})
+    by_sku = staff_client.get(reverse("warehouse:product_list"), {"q": "rtr"})
 
-    assert [row[0] for row in table_rows(everything, "products")] == ["CAB-1", "RTR-1"]
-    assert [row[0] for row in table_rows(found, "products")] == ["CAB-1"]
+    assert table_rows(everything, "products") == [
+        ["CAB-1", "Patch cable", "pieces", "", "active", "Edit"],
+        ["RTR-1", "Router", "pieces", "traceable", "active", "Edit"],
+    ]
+    assert 'hx-boost="false"' in link_tag(everything, cable.get_absolute_url())
+    assert product_skus(found) == ["CAB-1"]
+    assert product_skus(by_sku) == ["RTR-1"]
+    assertContains(everything, "2 products.")
+
+
+def test_product_list_shows_inactive_products_until_filtered(staff_client, db):
+    """Every product is listed by default, inactive ones marked; the status filter narrows."""
+    ProductFactory(sku="NEW-1")
+    ProductFactory(sku="OLD-1", active=False)
+
+    default = staff_client.get(reverse("warehouse:product_list"))
+    active = staff_client.get(reverse("warehouse:product_list"), {"active": "true"})
+    inactive = staff_client.get(reverse("warehouse:product_list"), {"active": "false"})
+
+    assert product_skus(default) == ["NEW-1", "OLD-1"]
+    assert table_rows(default, "products")[1][4] == "inactive"
+    assert product_skus(active) == ["NEW-1"]
+    assert product_skus(inactive) == ["OLD-1"]
+
+
+def test_product_list_filtered_by_traceable_or_counted(staff_client, db):
+    ProductFactory(sku="CAB-1")
+    ProductFactory(sku="RTR-1", traceable=True)
+
+    traceable = staff_client.get(reverse("warehouse:product_list"), {"traceable": "true"})
+    counted = staff_client.get(reverse("warehouse:product_list"), {"traceable": "false"})
+    nothing = staff_client.get(reverse("warehouse:product_list"), {"q": "no such thing"})
+
+    assert product_skus(traceable) == ["RTR-1"]
+    assert product_skus(counted) == ["CAB-1"]
+    assert product_skus(nothing) == ["No product matches."]
+
+
+def test_product_list_pages_through_the_catalogue(staff_client, db):
+    """25 products a page by default; the next page shows the following ones."""
+    Product.objects.bulk_create(Product(sku=f"P-{n:02d}", name=f"Part {n}") for n in range(30))
+
+    first = staff_client.get(reverse("warehouse:product_list"))
+    second = staff_client.get(reverse("warehouse:product_list"), {"page": 2})
+    bigger = staff_client.get(reverse("warehouse:product_list"), {"per_page": 50})
+
+    assert product_skus(first) == [f"P-{n:02d}" for n in range(25)]
+    assert product_skus(second) == [f"P-{n:02d}" for n in range(25, 30)]
+    assert len(product_skus(bigger)) == 30
+    assertContains(first, "Products 1–25; more on the next pages.")
+    assertContains(first, 'href="?page=2"')
+    assertContains(second, "Products 26–30.")
+
+
+def test_product_list_sorts_by_a_column(staff_client, db):
+    """Clicking a heading sorts by it, either way; ties fall back to the SKU."""
+    ProductFactory(sku="A-1", name="Zebra")
+    ProductFactory(sku="B-1", name="Apple")
+    ProductFactory(sku="C-1", name="Mango", traceable=True)
+
+    by_name = staff_client.get(reverse("warehouse:product_list"), {"sort": "name"})
+    by_sku_desc = staff_client.get(reverse("warehouse:product_list"), {"sort": "-sku"})
+    traceable_last = staff_client.get(reverse("warehouse:product_list"), {"sort": "traceable"})
+
+    assert product_skus(by_name) == ["B-1", "C-1", "A-1"]
+    assert product_skus(by_sku_desc) == ["C-1", "B-1", "A-1"]
+    assert product_skus(traceable_last) == ["A-1", "B-1", "C-1"]
+    assertContains(by_name, 'href="?sort=-name"')
+
+
+def test_product_list_answers_htmx_with_the_table_only(staff_client, db):
+    """A filter change sent by htmx gets the #product-table part, its export link filtered."""
+    ProductFactory(sku="CAB-1")
+    ProductFactory(sku="RTR-1")
+
+    response = staff_client.get(reverse("warehouse:product_list"), {"q": "CAB"}, headers=HTMX)
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="product-table"')
+    assert "<form" not in html
+    assert product_skus(response) == ["CAB-1"]
+    assert 'href="?q=CAB&amp;format=csv"' in html
+
+
+def test_product_list_offers_edit_only_to_who_may_edit(staff_user, clerk_user):
+    product = ProductFactory(sku="CAB-1")
+    edit = reverse("warehouse:product_edit", args=[product.pk])
+
+    staff = logged_in(staff_user).get(reverse("warehouse:product_list"))
+    clerk = logged_in(clerk_user).get(reverse("warehouse:product_list"))
+
+    assertContains(staff, f'href="{edit}"')
+    assertContains(staff, "New product")
+    assertNotContains(clerk, f'href="{edit}"')
+    assertNotContains(clerk, "New product")
+    assert product_skus(clerk) == ["CAB-1"]
 
 
 def test_product_create_opens_the_new_product(staff_client, db):
@@ -1055,6 +1164,100 @@ def test_location_list_shows_real_locations_with_their_stock(staff_client, cable
     assert set(rows) == {"STOCK", "A-01"}  # no virtual locations
     assert rows["A-01"][2:6] == ["Shelf A", "Storage", "1", "4"]
     assert rows["STOCK"][4:6] == ["1", "6"]
+    assertContains(response, "2 locations.")
+
+
+def location_codes(response) -> list[str]:
+    """The codes of the locations table, in the order shown."""
+    return [row[1] for row in table_rows(response, "location-list")]
+
+
+def test_location_list_counts_only_products_still_held(staff_client, cable, shelf, storage):
+    """A location emptied of a product no longer counts it; an empty one shows 0."""
+    services.stock_move(
+        actor=None, product=cable, source=storage, destination=shelf, quantity=Decimal(10)
+    )
+
+    rows = {
+        row[1]: row
+        for row in table_rows(staff_client.get(reverse("warehouse:location_list")), "location-list")
+    }
+
+    assert rows["STOCK"][4:6] == ["0", "0"]
+    assert rows["A-01"][4:6] == ["1", "10"]
+
+
+def test_location_list_filters_by_warehouse_text_kind_and_status(staff_client, warehouse):
+    north = WarehouseFactory(code="north", name="North depot")
+    LocationFactory(warehouse=warehouse, code="A-01", name="Shelf A")
+    LocationFactory(warehouse=warehouse, code="Q-01", name="Broken", kind=Location.Kind.QUARANTINE)
+    LocationFactory(warehouse=warehouse, code="OLD", name="Old shelf", active=False)
+    LocationFactory(warehouse=north, code="B-01", name="Shelf B")
+    url = reverse("warehouse:location_list")
+
+    def codes(**query):
+        return location_codes(staff_client.get(url, query))
+
+    assert codes() == ["A-01", "OLD", "Q-01", "STOCK", "B-01", "STOCK"]
+    assert codes(warehouse=north.pk) == ["B-01", "STOCK"]
+    assert codes(q="shelf") == ["A-01", "OLD", "B-01"]
+    assert codes(q="q-0") == ["Q-01"]
+    assert codes(kind="quarantine") == ["Q-01"]
+    assert codes(active="false") == ["OLD"]
+    assert codes(active="true", warehouse=warehouse.pk, kind="storage") == ["A-01", "STOCK"]
+    nothing = staff_client.get(url, {"q": "nothing like it"})
+    assert table_rows(nothing, "location-list") == [["No location matches."]]
+    inactive = table_rows(staff_client.get(url, {"active": "false"}), "location-list")[0]
+    assert inactive[2] == "Old shelf inactive"
+
+
+def test_location_list_pages_and_sorts(staff_client, cable, storage):
+    """25 locations a page; the next page shows the rest; a heading sorts by its column."""
+    for n in range(29):
+        LocationFactory(warehouse=storage.warehouse, code=f"S-{n:02d}")
+    services.stock_move(
+        actor=None,
+        product=cable,
+        source=storage,
+        destination=Location.objects.get(code="S-07"),
+        quantity=Decimal(3),
+    )
+    url = reverse("warehouse:location_list")
+
+    first = staff_client.get(url)
+    second = staff_client.get(url, {"page": 2})
+    fullest = staff_client.get(url, {"sort": "-quantity", "per_page": 5})
+    last_by_code = staff_client.get(url, {"sort": "-code", "page": 2})
+
+    assert location_codes(first) == [f"S-{n:02d}" for n in range(25)]
+    assert location_codes(second) == ["S-25", "S-26", "S-27", "S-28", "STOCK"]
+    assertContains(first, "30 locations.")
+    assertContains(first, 'href="?page=2"')
+    assert location_codes(fullest)[:2] == ["STOCK", "S-07"]
+    assert table_rows(fullest, "location-list")[1][5] == "3"
+    assert location_codes(last_by_code) == ["S-04", "S-03", "S-02", "S-01", "S-00"]
+
+
+def test_location_list_answers_htmx_with_the_table_only(staff_client, shelf):
+    response = staff_client.get(reverse("warehouse:location_list"), {"q": "A-"}, headers=HTMX)
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="location-table"')
+    assert "<form" not in html
+    assert location_codes(response) == ["A-01"]
+
+
+def test_location_list_offers_edit_only_to_who_may_edit(staff_user, clerk_user, shelf):
+    edit = reverse("warehouse:location_edit", args=[shelf.pk])
+
+    staff = logged_in(staff_user).get(reverse("warehouse:location_list"))
+    clerk = logged_in(clerk_user).get(reverse("warehouse:location_list"))
+
+    assertContains(staff, f'href="{edit}"')
+    assertContains(staff, "New location")
+    assertNotContains(clerk, f'href="{edit}"')
+    assertNotContains(clerk, "New location")
+    assert "A-01" in location_codes(clerk)
 
 
 def test_location_create_adds_a_shelf(staff_client, warehouse):
@@ -1183,8 +1386,8 @@ PAGES = {
         _grow_products,
     ),
     "activity": ("warehouse:activity", {"per_page": 100}, _grow_movements),
-    "product-list": ("warehouse:product_list", {}, _grow_products),
-    "location-list": ("warehouse:location_list", {}, _grow_locations),
+    "product-list": ("warehouse:product_list", {"per_page": 100}, _grow_products),
+    "location-list": ("warehouse:location_list", {"per_page": 100}, _grow_locations),
     "incoming": ("warehouse:incoming", {}, _grow_incoming),
 }
 
@@ -1291,7 +1494,7 @@ def test_stock_in_page_creates_a_device_per_serial(staff_client, storage):
         _stock_in_post(
             storage,
             [
-                {"product": product.pk, "quantity": "", "unit_cost": "30", "serials": "C-1\nC-2"},
+                {"product": product.sku, "quantity": "", "unit_cost": "30", "serials": "C-1\nC-2"},
             ],
         ),
     )
@@ -1313,8 +1516,8 @@ def test_stock_in_names_the_line_of_a_serial_already_known(staff_client, storage
         _stock_in_post(
             storage,
             [
-                {"product": router.pk, "quantity": "", "unit_cost": "30", "serials": "R-7"},
-                {"product": router.pk, "quantity": "", "unit_cost": "30", "serials": "R-8\nR-2"},
+                {"product": router.sku, "quantity": "", "unit_cost": "30", "serials": "R-7"},
+                {"product": router.sku, "quantity": "", "unit_cost": "30", "serials": "R-8\nR-2"},
             ],
         ),
     )
@@ -1334,8 +1537,8 @@ def test_stock_in_refuses_a_serial_given_on_two_lines(staff_client, storage):
         _stock_in_post(
             storage,
             [
-                {"product": product.pk, "quantity": "", "unit_cost": "30", "serials": "X-1"},
-                {"product": product.pk, "quantity": "", "unit_cost": "30", "serials": "X-2\nX-1"},
+                {"product": product.sku, "quantity": "", "unit_cost": "30", "serials": "X-1"},
+                {"product": product.sku, "quantity": "", "unit_cost": "30", "serials": "X-2\nX-1"},
             ],
         ),
     )
