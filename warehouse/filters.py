@@ -143,7 +143,12 @@ class MovementFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(product__sku__iexact=value) | Q(serial__iexact=value))
+        # A product's SKU, else a serial: each then reads its own index, where an
+        # OR of the two would walk the whole ledger newest first.
+        products = list(Product.objects.filter(sku__iexact=value).values_list("id", flat=True))
+        if products:
+            return queryset.filter(product_id__in=products)
+        return queryset.exclude(serial="").filter(serial__iexact=value)
 
     def filter_location(self, queryset, name, value):
         """Movements from or to the location typed as CODE (any warehouse) or WAREHOUSE/CODE."""

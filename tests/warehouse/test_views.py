@@ -799,6 +799,8 @@ def history(staff_user, storage, shelf):
         ({}, ["CAB-1", "RTR-1", "CAB-1"]),
         ({"product": "rtr-1"}, ["RTR-1"]),
         ({"product": "R-1"}, ["RTR-1"]),
+        ({"product": " r-1 "}, ["RTR-1"]),
+        ({"product": "R-404"}, []),
         ({"action": "move"}, ["CAB-1"]),
         ({"actor": "STELLA"}, ["CAB-1"]),
         ({"actor": "olga"}, ["CAB-1", "RTR-1"]),
