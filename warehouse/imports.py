@@ -1363,19 +1363,22 @@ LEFT JOIN warehouse_stockposition sp
 
 # Storage may not drop below what documents reserve and devices block.
 _RESERVED_CHECK = """
-SELECT COALESCE(min(d.row_no) FILTER (WHERE d.location_kind = 'storage' AND d.diff < 0),
-                min(d.row_no)),
-       p.sku, w.code, ws.reserved + ws.blocked,
-       ws.in_storage + COALESCE(sum(d.diff) FILTER (WHERE d.location_kind = 'storage'), 0)
-FROM import_delta d
+SELECT g.first_row, p.sku, w.code, ws.reserved + ws.blocked, ws.in_storage + g.storage
+FROM (
+    -- Summed per product × warehouse first: the names are looked up for the few refused.
+    SELECT product_id, warehouse_id,
+           COALESCE(min(row_no) FILTER (WHERE location_kind = 'storage' AND diff < 0),
+                    min(row_no)) AS first_row,
+           COALESCE(sum(diff) FILTER (WHERE location_kind = 'storage'), 0) AS storage
+    FROM import_delta
+    WHERE diff <> 0
+    GROUP BY product_id, warehouse_id
+) AS g
 JOIN warehouse_warehousestock ws
-    ON ws.product_id = d.product_id AND ws.warehouse_id = d.warehouse_id
-JOIN warehouse_product p ON p.id = d.product_id
-JOIN warehouse_warehouse w ON w.id = d.warehouse_id
-WHERE d.diff <> 0
-GROUP BY ws.id, p.sku, w.code
-HAVING ws.in_storage + COALESCE(sum(d.diff) FILTER (WHERE d.location_kind = 'storage'), 0)
-       < ws.reserved + ws.blocked
+    ON ws.product_id = g.product_id AND ws.warehouse_id = g.warehouse_id
+JOIN warehouse_product p ON p.id = g.product_id
+JOIN warehouse_warehouse w ON w.id = g.warehouse_id
+WHERE ws.in_storage + g.storage < ws.reserved + ws.blocked
 ORDER BY 1
 LIMIT %(limit)s
 """
@@ -1387,7 +1390,8 @@ SELECT count(*) FILTER (WHERE diff <> 0 AND booked = 0),
 FROM import_delta
 """
 
-# The rows that change the books, each with the id of the movement it books.
+# The rows that change the books, each with the id of the movement it books; written
+# in id order, so the ledger below is inserted in that order without a sort.
 _MOVES = """
 CREATE TEMP TABLE import_moves ON COMMIT DROP AS
 SELECT nextval(%(sequence)s::regclass) AS id, d.*
@@ -1407,11 +1411,12 @@ SELECT d.id, d.product_id, abs(d.diff),
        CASE WHEN d.diff > 0 THEN d.unit_cost ELSE d.average_cost END,
        '', '', %(reason)s, %(reference)s, %(batch)s, NULL, %(actor)s, %(now)s
 FROM import_moves d
-ORDER BY d.id
 """
 
 # Positions: Σ in − Σ out. Rows that exist are updated; new ones (gains only, for a
 # real location) inserted; the check "never negative in a real location" sees the sums.
+# A plain INSERT, not ON CONFLICT: the balance rows locked above keep other bookings of
+# these products out, so a position missing in `import_delta` is still missing here.
 _POSITIONS_UPDATE = """
 UPDATE warehouse_stockposition sp SET quantity = sp.quantity + m.diff
 FROM import_moves m
@@ -1422,8 +1427,6 @@ INSERT INTO warehouse_stockposition (product_id, location_id, location_kind, war
 SELECT product_id, location_id, location_kind, warehouse_id, diff
 FROM import_moves
 WHERE position_id IS NULL
-ON CONFLICT (product_id, location_id)
-DO UPDATE SET quantity = warehouse_stockposition.quantity + EXCLUDED.quantity
 """
 # The adjustment locations give what the counted ones gain (they may go below zero).
 _POSITIONS_ADJUSTMENT = """

@@ -175,7 +175,10 @@ class Movement(models.Model):
         RETURN_RENTAL = "return_rental", "Rental return"
         RETURN = "return", "Return (credit note)"
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    # Indexed by `movement_product_created` (product first).
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="movements", db_index=False
+    )
     quantity = models.DecimalField(**QUANTITY)
     source = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements_out")
     destination = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements_in")
@@ -198,6 +201,7 @@ class Movement(models.Model):
         null=True,
         blank=True,
         related_name="movements",
+        db_index=False,  # `movement_package`: the few movements with a package
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -225,7 +229,12 @@ class Movement(models.Model):
             models.Index(fields=["action", "created_at"], name="movement_action_created"),
             models.Index(fields=["batch"], name="movement_batch"),
             models.Index(fields=["reference"], name="movement_reference"),
-            models.Index(fields=["serial"], name="movement_serial"),
+            # Most movements have no serial and no package: those are left out, so
+            # a bulk booking of counted goods does not write these indexes.
+            models.Index(fields=["serial"], condition=~Q(serial=""), name="movement_serial"),
+            models.Index(
+                fields=["package"], condition=Q(package__isnull=False), name="movement_package"
+            ),
         ]
 
     def __str__(self):
@@ -245,13 +254,21 @@ class Movement(models.Model):
 class StockPosition(models.Model):
     """Cached quantity of a product in a location: Σ in − Σ out of the ledger."""
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="positions")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="positions")
+    # Indexed by the (product, location) and (location, product) indexes below.
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="positions", db_index=False
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="positions", db_index=False
+    )
     # Copied from the location and kept equal by a composite foreign key
     # (location_id, location_kind) → location (id, kind), so the check below
     # can tell real locations from virtual ones.
     location_kind = models.CharField(max_length=16, choices=Location.Kind.choices)
-    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="positions")
+    # Not indexed: a warehouse is a large part of all positions; queries go by product or location.
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="positions", db_index=False
+    )
     quantity = models.DecimalField(**QUANTITY, default=ZERO)
 
     class Meta:
@@ -273,8 +290,13 @@ class StockPosition(models.Model):
 class WarehouseStock(models.Model):
     """Cached balance of a product in a warehouse, written with every movement."""
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stocks")
-    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stocks")
+    # Indexed by the (product, warehouse) and (warehouse, product) indexes below.
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="stocks", db_index=False
+    )
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="stocks", db_index=False
+    )
     in_hand = models.DecimalField(
         **QUANTITY, default=ZERO, help_text="Storage + incoming + quarantine."
     )
@@ -419,15 +441,32 @@ class CostLayer(models.Model):
     quantities of a product's layers in a warehouse add up to what it owns there.
     """
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="cost_layers")
-    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="cost_layers")
+    # Indexed by `costlayer_product_package` (product first).
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="cost_layers", db_index=False
+    )
+    # Not indexed: a warehouse is a large part of all layers.
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="cost_layers", db_index=False
+    )
     package = models.ForeignKey(
-        IncomingPackage, on_delete=models.PROTECT, null=True, blank=True, related_name="layers"
+        IncomingPackage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="layers",
+        db_index=False,  # `costlayer_package`: the layers that have a package
     )
     package_number = models.CharField(max_length=64, blank=True)
-    # The movement that brought the units in (none for an opening balance).
+    # The movement that brought the units in (none for an opening balance). Not
+    # indexed: nothing looks layers up by movement, and movements are never deleted.
     movement = models.ForeignKey(
-        Movement, on_delete=models.PROTECT, null=True, blank=True, related_name="layers_opened"
+        Movement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="layers_opened",
+        db_index=False,
     )
     received_at = models.DateTimeField()
     quantity = models.DecimalField(**QUANTITY)
@@ -448,7 +487,11 @@ class CostLayer(models.Model):
                 condition=Q(remaining__gt=0),
                 name="costlayer_open_fifo",
             ),
-            models.Index(fields=["package_number"], name="costlayer_package_number"),
+            # A package's layers (its FIFO page); a product's layers (the FIFO report).
+            models.Index(fields=["product", "package_number"], name="costlayer_product_package"),
+            models.Index(
+                fields=["package"], condition=Q(package__isnull=False), name="costlayer_package"
+            ),
         ]
 
     def __str__(self):

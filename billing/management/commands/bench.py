@@ -866,24 +866,30 @@ class Command(BaseCommand):
         if not exists:
             self.database_create(template)
             try:
-                subprocess.run(  # noqa: S603 (our own manage.py)
-                    [
-                        sys.executable,
-                        str(Path(settings.BASE_DIR) / "manage.py"),
-                        "migrate",
-                        "--no-input",
-                        "--verbosity=0",
-                    ],
-                    env=self.subprocess_env(template),
-                    check=True,
-                    capture_output=True,
-                )
+                self.migrate(template)
                 self.catalogue_copy(template)
             except BaseException:
                 self.database_drop(template)
                 raise
+        else:
+            # A template kept from an earlier run gets the migrations added since (indexes).
+            self.migrate(template)
         self.database_create(name, drop=True, template=template)
         return name
+
+    def migrate(self, name: str) -> None:
+        subprocess.run(  # noqa: S603 (our own manage.py)
+            [
+                sys.executable,
+                str(Path(settings.BASE_DIR) / "manage.py"),
+                "migrate",
+                "--no-input",
+                "--verbosity=0",
+            ],
+            env=self.subprocess_env(name),
+            check=True,
+            capture_output=True,
+        )
 
     def subprocess_env(self, name: str) -> dict:
         return {
