@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
@@ -49,6 +50,8 @@ class Product(models.Model):
                 name="product_traceable_counted_in_pieces",
             ),
         ]
+        # SKUs are typed in any case (forms, filters, imports): looked up by UPPER(sku).
+        indexes = [models.Index(Upper("sku"), name="product_sku_upper")]
 
     def __str__(self):
         return f"{self.sku} · {self.name}"
@@ -232,6 +235,8 @@ class Movement(models.Model):
             # Most movements have no serial and no package: those are left out, so
             # a bulk booking of counted goods does not write these indexes.
             models.Index(fields=["serial"], condition=~Q(serial=""), name="movement_serial"),
+            # A serial typed in any case (the activity log's search).
+            models.Index(Upper("serial"), condition=~Q(serial=""), name="movement_serial_upper"),
             models.Index(
                 fields=["package"], condition=Q(package__isnull=False), name="movement_package"
             ),
@@ -281,7 +286,15 @@ class StockPosition(models.Model):
                 name="stockposition_not_negative",
             ),
         ]
-        indexes = [models.Index(fields=["location", "product"], name="stockposition_location")]
+        indexes = [
+            models.Index(fields=["location", "product"], name="stockposition_location"),
+            # Goods waiting in incoming locations (the Incoming page): a handful of rows.
+            models.Index(
+                fields=["location"],
+                condition=Q(location_kind="incoming", quantity__gt=0),
+                name="stockposition_incoming_held",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.product.sku} @ {self.location}: {self.quantity}"
@@ -412,6 +425,14 @@ class IncomingPackage(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        # Packages not yet put away (the Incoming page), oldest first.
+        indexes = [
+            models.Index(
+                fields=["received_at", "id"],
+                condition=Q(put_away__lt=F("quantity")),
+                name="incomingpackage_waiting",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["warehouse", "number", "product"], name="incomingpackage_number_unique"
