@@ -7,12 +7,15 @@ from django.core.exceptions import ValidationError
 
 from devices.models import Device
 from warehouse.exceptions import fmt
-from warehouse.forms import QUANTITY_FIELD, LocationChoiceField, PartyNameField, ProductSkuField
+from warehouse.forms import QUANTITY_FIELD, LocationCodeField, PartyNameField, ProductSkuField
 from warehouse.models import Location, Party, Product
 
 from .models import PRICE, OrderLine
 from .selectors import active_parties, active_warehouses, return_locations
 from .services import CreditLineInput, LineInput
+
+# Where returned goods go: the kinds `return_locations` holds.
+RETURN_KINDS = (Location.Kind.STORAGE, Location.Kind.QUARANTINE)
 
 PRICE_FIELD = {
     "max_digits": PRICE["max_digits"],
@@ -129,14 +132,16 @@ InvoiceLineFormSet = forms.formset_factory(LineForm, formset=BaseLineFormSet, **
 class CreditNoteForm(forms.Form):
     """What comes back from a posted invoice: a quantity per counted line, devices per traceable."""
 
-    return_location = LocationChoiceField(
-        queryset=Location.objects.none(), help_text="Storage, or quarantine to check it first."
-    )
+    return_location = LocationCodeField(help_text="Storage, or quarantine to check it first.")
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def __init__(self, *args, invoice, creditable, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["return_location"].queryset = return_locations(warehouse=invoice.warehouse_id)
+        self.fields["return_location"].restrict(
+            return_locations(warehouse=invoice.warehouse_id),
+            kinds=RETURN_KINDS,
+            warehouse=invoice.warehouse_id,
+        )
         self.lines = []  # (invoice line, left to credit, field name)
         for line, left, devices in creditable:
             product = line.product
@@ -183,14 +188,14 @@ class CreditNoteForm(forms.Form):
 
 
 class RentalReturnForm(forms.Form):
-    location = LocationChoiceField(
-        queryset=Location.objects.none(),
-        label="Back to",
-        help_text="Storage, or quarantine to check it first.",
+    location = LocationCodeField(
+        label="Back to", help_text="Storage, or quarantine to check it first."
     )
     reason = forms.CharField(max_length=255, required=False, label="Note")
 
     def __init__(self, *args, rental, **kwargs):
         super().__init__(*args, **kwargs)
         warehouse_id = rental.order_line.order.warehouse_id
-        self.fields["location"].queryset = return_locations(warehouse=warehouse_id)
+        self.fields["location"].restrict(
+            return_locations(warehouse=warehouse_id), kinds=RETURN_KINDS, warehouse=warehouse_id
+        )

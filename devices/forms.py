@@ -4,7 +4,7 @@ from django import forms
 
 from warehouse.forms import (
     QUANTITY_FIELD,
-    LocationChoiceField,
+    LocationCodeField,
     PartyNameField,
     ProductChoiceField,
     ProductSkuField,
@@ -60,12 +60,12 @@ class DeviceReasonForm(DeviceForm):
 
 
 class DeviceMoveForm(DeviceForm):
-    location = LocationChoiceField(queryset=Location.objects.none(), label="To")
+    location = LocationCodeField(label="To")
     reason = forms.CharField(max_length=255, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = real_locations()
+        self.fields["location"].restrict(real_locations(), kinds=Location.REAL_KINDS)
 
 
 class DeviceTransferForm(DeviceForm):
@@ -188,29 +188,27 @@ class DeviceAssembleForm(DeviceForm):
         help_text="A counted product: it leaves stock and goes into the device.",
     )
     quantity = forms.DecimalField(**QUANTITY_FIELD)
-    source = LocationChoiceField(queryset=Location.objects.none(), label="Taken from storage")
+    source = LocationCodeField(label="Taken from storage")
     reason = forms.CharField(max_length=255, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["part"].queryset = selectors.part_products()
-        self.fields["source"].queryset = real_locations(kinds=[Location.Kind.STORAGE])
+        kinds = [Location.Kind.STORAGE]
+        self.fields["source"].restrict(real_locations(kinds=kinds), kinds=kinds)
 
 
 class DeviceDisassembleForm(DeviceForm):
     part = ProductChoiceField(queryset=None, help_text="One of the parts installed in it.")
     quantity = forms.DecimalField(**QUANTITY_FIELD)
-    destination = LocationChoiceField(
-        queryset=Location.objects.none(), label="Back into", help_text="Storage or quarantine."
-    )
+    destination = LocationCodeField(label="Back into", help_text="Storage or quarantine.")
     reason = forms.CharField(max_length=255, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["part"].queryset = selectors.installed_products(device=self.device)
-        self.fields["destination"].queryset = real_locations(
-            kinds=[Location.Kind.STORAGE, Location.Kind.QUARANTINE]
-        )
+        kinds = [Location.Kind.STORAGE, Location.Kind.QUARANTINE]
+        self.fields["destination"].restrict(real_locations(kinds=kinds), kinds=kinds)
 
 
 # --------------------------------------------------------------------------- own devices

@@ -155,7 +155,7 @@ def test_stock_action_posted_without_csrf_token_is_refused(csrf_client, stocked)
 
     response = csrf_client.post(
         reverse("warehouse:stock_remove", args=[product.pk]),
-        {"location": storage.pk, "quantity": "1", "reason": "Forged"},
+        {"location": str(storage), "quantity": "1", "reason": "Forged"},
         headers={"HX-Request": "true"},
     )
 
@@ -173,7 +173,7 @@ def test_pages_give_htmx_the_csrf_token_on_body(csrf_client, stocked):
 
     response = csrf_client.post(
         reverse("warehouse:stock_remove", args=[product.pk]),
-        {"location": storage.pk, "quantity": "1", "reason": "Broken"},
+        {"location": str(storage), "quantity": "1", "reason": "Broken"},
         headers={"HX-Request": "true", "X-CSRFToken": headers["X-CSRFToken"]},
     )
 

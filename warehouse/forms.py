@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -186,6 +187,100 @@ class PartyNameField(forms.ModelChoiceField):
         )
 
 
+def location_label(location: Location) -> str:
+    """The value a location field shows and a suggestion fills in: `WAREHOUSE/CODE`."""
+    return f"{location.warehouse.code}/{location.code}"
+
+
+class LocationCodeField(forms.ModelChoiceField):
+    """A location typed or scanned by its code (any case, spaces trimmed), with suggestions.
+
+    `CODE` is taken when one location of the queryset has it, `WAREHOUSE/CODE`
+    (as locations print) always; nothing outside the queryset is accepted. The
+    form narrows it with `restrict()`, which also narrows its suggestions and
+    names the kinds and the warehouse in its errors.
+    """
+
+    default_error_messages = {
+        "invalid_choice": "No %(kinds)s location “%(value)s”%(where)s.",
+        "ambiguous": "“%(value)s” is in several warehouses: type WAREHOUSE/CODE (%(choices)s).",
+        "case": "Several locations have code “%(value)s” in other cases: type it exactly.",
+    }
+
+    def __init__(self, queryset=None, *, kinds=Location.REAL_KINDS, **kwargs):
+        attrs = {"placeholder": "Code, or WAREHOUSE/CODE"}
+        kwargs.setdefault(
+            "widget", SuggestInput(url_name="warehouse:location_suggest", attrs=attrs)
+        )
+        super().__init__(Location.objects.none() if queryset is None else queryset, **kwargs)
+        self.kinds, self.warehouse = tuple(kinds), None
+        self.widget.params = self._suggest_params()
+
+    def restrict(self, queryset, *, kinds, warehouse=None) -> None:
+        """Accept only the queryset's locations: of these kinds, of this warehouse if given."""
+        self.queryset = queryset
+        self.kinds, self.warehouse = tuple(kinds), warehouse
+        self.widget.params = self._suggest_params()  # a new dict: widgets share theirs on copy
+
+    def _suggest_params(self) -> dict:
+        params = {"kind": ",".join(self.kinds)}
+        if self.warehouse is not None:
+            params["warehouse"] = getattr(self.warehouse, "pk", self.warehouse)
+        return params
+
+    def prepare_value(self, value):
+        if isinstance(value, Location):
+            return location_label(value)
+        if isinstance(value, int):  # an initial id
+            location = self.queryset.filter(pk=value).first()
+            return location_label(location) if location else ""
+        return value  # what was typed, as typed
+
+    def to_python(self, value):
+        if value in self.empty_values or not str(value).strip():
+            return None
+        text = str(value).strip()
+        warehouse_code, slash, code = text.partition("/")
+        # Warehouse codes are slugs: a slash can only end one, and a location code may hold one.
+        match = Q(code__iexact=text)
+        if slash:
+            match |= Q(warehouse__code__iexact=warehouse_code.strip(), code__iexact=code.strip())
+        found = list(self.queryset.filter(match).select_related("warehouse")[:10])
+        if slash:
+            qualified = [
+                loc
+                for loc in found
+                if loc.warehouse.code.lower() == warehouse_code.strip().lower()
+                and loc.code.lower() == code.strip().lower()
+            ]
+            found = qualified or found
+        exact = [loc for loc in found if loc.code in (text, code.strip())]
+        if len(found) == 1 or (len(exact) == 1 and len({loc.warehouse_id for loc in found}) == 1):
+            return (exact or found)[0]
+        if not found:
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": text, **self._scope()},
+            )
+        if len({loc.warehouse_id for loc in found}) > 1:
+            choices = " or ".join(location_label(loc) for loc in found)
+            raise ValidationError(
+                self.error_messages["ambiguous"],
+                code="ambiguous",
+                params={"value": text, "choices": choices},
+            )
+        raise ValidationError(self.error_messages["case"], code="case", params={"value": text})
+
+    def _scope(self) -> dict:
+        labels = [Location.Kind(kind).label.lower() for kind in self.kinds]
+        kinds = "" if set(self.kinds) >= set(Location.REAL_KINDS) else " or ".join(labels)
+        return {
+            "kinds": kinds or "real",
+            "where": " in this warehouse" if self.warehouse is not None else "",
+        }
+
+
 def units_clean(form: forms.Form, data: dict) -> dict:
     """Quantity and serials of one product: one serial per unit of a traceable product.
 
@@ -239,9 +334,7 @@ class OverMaximumMixin:
 
 
 class StockInForm(OverMaximumMixin, forms.Form):
-    location = LocationChoiceField(
-        queryset=Location.objects.none(), help_text="Storage, or incoming to put away later."
-    )
+    location = LocationCodeField(help_text="Storage, or incoming to put away later.")
     supplier = forms.CharField(max_length=200, required=False)
     reference = forms.CharField(
         max_length=64, required=False, help_text="Delivery note or purchase order number."
@@ -250,9 +343,8 @@ class StockInForm(OverMaximumMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = real_locations(
-            kinds=[Location.Kind.STORAGE, Location.Kind.INCOMING]
-        )
+        kinds = [Location.Kind.STORAGE, Location.Kind.INCOMING]
+        self.fields["location"].restrict(real_locations(kinds=kinds), kinds=kinds)
         self.over_maximum_field_add()
 
 
@@ -313,44 +405,45 @@ class ProductStockForm(forms.Form):
 
 
 class StockRemoveForm(ProductStockForm):
-    location = LocationChoiceField(queryset=Location.objects.none())
+    location = LocationCodeField()
     reason = forms.CharField(max_length=255, help_text="Scrapped, lost, used up ...")
     field_order = ["location", "quantity", "serials", "reason"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = real_locations()
+        self.fields["location"].restrict(real_locations(), kinds=Location.REAL_KINDS)
 
 
 class StockMoveForm(OverMaximumMixin, ProductStockForm):
-    source = LocationChoiceField(queryset=Location.objects.none(), label="From")
-    destination = LocationChoiceField(queryset=Location.objects.none(), label="To")
+    source = LocationCodeField(label="From")
+    destination = LocationCodeField(label="To")
     reason = forms.CharField(max_length=255, required=False)
     field_order = ["source", "destination", "quantity", "serials", "reason"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["source"].queryset = real_locations()
-        self.fields["destination"].queryset = real_locations(
-            kinds=[Location.Kind.STORAGE, Location.Kind.QUARANTINE]
-        )
+        self.fields["source"].restrict(real_locations(), kinds=Location.REAL_KINDS)
+        kinds = [Location.Kind.STORAGE, Location.Kind.QUARANTINE]
+        self.fields["destination"].restrict(real_locations(kinds=kinds), kinds=kinds)
         self.over_maximum_field_add()
 
 
 class StockIsolateForm(ProductStockForm):
-    location = LocationChoiceField(queryset=Location.objects.none(), label="From storage")
+    location = LocationCodeField(label="From storage")
+    # A select: a warehouse has a few quarantine places, a list reads faster than typing.
     quarantine = LocationChoiceField(queryset=Location.objects.none())
     reason = forms.CharField(max_length=255, help_text="Damaged, suspect, awaiting a test ...")
     field_order = ["location", "quarantine", "quantity", "serials", "reason"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = real_locations(kinds=[Location.Kind.STORAGE])
+        kinds = [Location.Kind.STORAGE]
+        self.fields["location"].restrict(real_locations(kinds=kinds), kinds=kinds)
         self.fields["quarantine"].queryset = real_locations(kinds=[Location.Kind.QUARANTINE])
 
 
 class StockAdjustForm(forms.Form):
-    location = LocationChoiceField(queryset=Location.objects.none())
+    location = LocationCodeField()
     counted = forms.DecimalField(
         max_digits=QUANTITY["max_digits"],
         decimal_places=QUANTITY["decimal_places"],
@@ -370,7 +463,7 @@ class StockAdjustForm(forms.Form):
     def __init__(self, *args, product: Product, **kwargs):
         super().__init__(*args, **kwargs)
         self.product = product
-        self.fields["location"].queryset = real_locations()
+        self.fields["location"].restrict(real_locations(), kinds=Location.REAL_KINDS)
 
 
 # --------------------------------------------------------------------------- incoming
@@ -386,6 +479,7 @@ MONEY_FIELD = {
 class IncomingBookForm(OverMaximumMixin, forms.Form):
     """One delivered package booked into an incoming location, priced as a whole."""
 
+    # A select: a warehouse has a few goods-in docks, a list reads faster than typing.
     location = LocationChoiceField(queryset=Location.objects.none(), label="Incoming location")
     supplier = forms.CharField(max_length=200, required=False)
     reference = forms.CharField(
@@ -442,7 +536,7 @@ class ReferencePriceForm(forms.Form):
 class PutAwayForm(forms.Form):
     """Goods of one incoming package moved to a storage location of its warehouse."""
 
-    destination = LocationChoiceField(queryset=Location.objects.none(), label="To storage")
+    destination = LocationCodeField(label="To storage")
     quantity = forms.DecimalField(**QUANTITY_FIELD)
     serials = forms.MultipleChoiceField(
         label="Serial numbers",
@@ -454,8 +548,11 @@ class PutAwayForm(forms.Form):
     def __init__(self, *args, package, waiting_serials=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.package = package
-        self.fields["destination"].queryset = real_locations(
-            warehouse=package.warehouse, kinds=[Location.Kind.STORAGE]
+        kinds = [Location.Kind.STORAGE]
+        self.fields["destination"].restrict(
+            real_locations(warehouse=package.warehouse, kinds=kinds),
+            kinds=kinds,
+            warehouse=package.warehouse,
         )
         if package.product.traceable:
             del self.fields["quantity"]

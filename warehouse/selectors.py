@@ -352,3 +352,23 @@ def party_suggest(
     if kind:
         parties = parties.filter(kind=kind)
     return parties.order_by("name", "pk")[:limit]
+
+
+def location_suggest(
+    *, text: str, warehouse: int | None = None, kinds=None, limit: int = SUGGESTIONS
+) -> QuerySet[Location]:
+    """Active real locations whose code starts with the text or whose name contains it.
+
+    Text typed as `WAREHOUSE/CODE` narrows to that warehouse's codes starting with CODE.
+    """
+    text = text.strip()
+    if not text:
+        return Location.objects.none()
+    locations = real_locations(kinds=kinds)
+    if warehouse is not None:
+        locations = locations.filter(warehouse_id=warehouse)
+    warehouse_code, slash, code = text.partition("/")
+    match = Q(code__istartswith=text) | Q(name__icontains=text)
+    if slash:
+        match |= Q(warehouse__code__iexact=warehouse_code.strip(), code__istartswith=code.strip())
+    return locations.filter(match)[:limit]

@@ -34,6 +34,7 @@ def patterns(*, stock=services):
         path("products/new/", views.product_create, name="product_create"),
         path("products/suggest/", views.product_suggest, name="product_suggest"),
         path("parties/suggest/", views.party_suggest, name="party_suggest"),
+        path("locations/suggest/", views.location_suggest, name="location_suggest"),
         path("products/<int:pk>/", views.product_detail, name="product_detail"),
         path("products/<int:pk>/edit/", views.product_edit, name="product_edit"),
         path(

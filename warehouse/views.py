@@ -34,6 +34,7 @@ from .forms import (
     StockIsolateForm,
     StockMoveForm,
     StockRemoveForm,
+    location_label,
     party_label,
 )
 from .models import (
@@ -120,7 +121,8 @@ def _stock_dialog(request, pk, *, form_class, title, action, submit, call):
     product = get_object_or_404(Product, pk=pk)
     initial = {}
     if "location" in request.GET:
-        initial = {"location": request.GET["location"], "source": request.GET["location"]}
+        location = _initial_id(request.GET["location"])
+        initial = {"location": location, "source": location}
     form = form_class(request.POST or None, product=product, initial=initial)
     if form.is_valid():
         try:
@@ -138,6 +140,11 @@ def _stock_dialog(request, pk, *, form_class, title, action, submit, call):
         "submit": submit,
     }
     return render(request, _partial(request, "warehouse/stock_dialog.html", "dialog"), context)
+
+
+def _initial_id(value: str | None) -> int | str | None:
+    """A link's `?location=<id>` as the id a typed field shows as `WAREHOUSE/CODE`."""
+    return int(value) if value and value.isdigit() else value
 
 
 def _booked(movements) -> str:
@@ -273,7 +280,8 @@ def stock_adjust(request, pk, stock=services):
 @permission_required("warehouse.book_stock", raise_exception=True)
 def stock_in(request, stock=services):
     """Book several products from a supplier in one transaction."""
-    form = StockInForm(request.POST or None, initial={"location": request.GET.get("location")})
+    initial = {"location": _initial_id(request.GET.get("location"))}
+    form = StockInForm(request.POST or None, initial=initial)
     lines = StockInLineFormSet(request.POST or None, prefix="lines")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         filled = [f for f in lines.forms if f.cleaned_data]
@@ -718,6 +726,28 @@ def party_suggest(request):
     options = [
         (party_label(party), " · ".join(filter(None, [party.get_kind_display(), party.email])))
         for party in parties
+    ]
+    return render(request, "warehouse/_suggestions.html", {"options": options})
+
+
+@require_GET
+@permission_required("warehouse.view_location", raise_exception=True)
+def location_suggest(request):
+    """The options of a typed location field: active real locations whose code or name match.
+
+    Each option's value is `WAREHOUSE/CODE`; `warehouse=<id>` and
+    `kind=storage,quarantine` narrow them as the field's own locations are narrowed.
+    """
+    kinds = [k for k in request.GET.get("kind", "").split(",") if k in Location.REAL_KINDS]
+    warehouse = request.GET.get("warehouse", "")
+    locations = selectors.location_suggest(
+        text=_suggest_text(request),
+        warehouse=int(warehouse) if warehouse.isdigit() else None,
+        kinds=kinds or None,
+    )
+    options = [
+        (location_label(location), f"{location.name} · {location.get_kind_display()}")
+        for location in locations
     ]
     return render(request, "warehouse/_suggestions.html", {"options": options})
 

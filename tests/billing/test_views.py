@@ -307,12 +307,13 @@ def test_rental_return_dialog_brings_the_device_back(clerk_client, shop):
 
     dialog = clerk_client.get(url, headers=HTMX)
     returned = clerk_client.post(
-        url, {"location": shop.quarantine.pk, "reason": "Screen cracked"}, headers=HTMX
+        url, {"location": str(shop.quarantine), "reason": "Screen cracked"}, headers=HTMX
     )
 
     assert dialog.status_code == 200
     assertContains(dialog, 'id="dialog-title"')
-    assertContains(dialog, "main/QUAR")
+    # Typed; suggested among the order's warehouse's storage and quarantine places.
+    assertContains(dialog, f"?kind=storage%2Cquarantine&amp;warehouse={shop.warehouse.pk}")
     assertNotContains(dialog, "<html")
     assert returned.status_code == 200
     assert returned["HX-Redirect"] == reverse("billing:party_detail", args=[shop.alice.pk])
@@ -331,7 +332,7 @@ def test_rental_return_refused_twice_shows_the_message(clerk_client, shop):
     services.rental_return(rental=rent, location=shop.stock, actor=shop.clerk)
 
     response = clerk_client.post(
-        reverse("billing:rental_return", args=[rent.pk]), {"location": shop.stock.pk}
+        reverse("billing:rental_return", args=[rent.pk]), {"location": str(shop.stock)}
     )
 
     assert response.status_code == 200
@@ -826,7 +827,7 @@ def test_credit_note_through_the_pages_brings_goods_and_devices_back(clerk_clien
     url = reverse("billing:creditnote_create", args=[invoice.pk])
 
     form = clerk_client.get(url)
-    assertContains(form, "main/QUAR")
+    assertContains(form, f"?kind=storage%2Cquarantine&amp;warehouse={shop.warehouse.pk}")
     assertNotContains(form, "main/IN")
     assertContains(form, f'name="quantity_{cable_line.pk}"')
     for serial in sold:
@@ -835,7 +836,7 @@ def test_credit_note_through_the_pages_brings_goods_and_devices_back(clerk_clien
     created = clerk_client.post(
         url,
         {
-            "return_location": shop.stock.pk,
+            "return_location": str(shop.stock),
             f"quantity_{cable_line.pk}": "1.5",
             f"devices_{modem_line.pk}": [back.pk],
         },
@@ -869,7 +870,7 @@ def test_credit_note_refuses_more_than_sold(clerk_client, shop):
 
     response = clerk_client.post(
         reverse("billing:creditnote_create", args=[invoice.pk]),
-        {"return_location": shop.stock.pk, f"quantity_{line.pk}": "3"},
+        {"return_location": str(shop.stock), f"quantity_{line.pk}": "3"},
     )
 
     assert response.status_code == 200
@@ -883,7 +884,7 @@ def test_credit_note_needs_something_back(clerk_client, shop):
 
     response = clerk_client.post(
         reverse("billing:creditnote_create", args=[invoice.pk]),
-        {"return_location": shop.stock.pk},
+        {"return_location": str(shop.stock)},
     )
 
     assertContains(response, "Choose what comes back.")

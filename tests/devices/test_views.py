@@ -574,7 +574,7 @@ def test_unblock_brings_back_the_state_before_the_block(staff_client, blocked):
 def test_move_puts_the_device_in_another_location(staff_client, device, shelf):
     url = reverse("devices:device_move", args=[device.pk])
 
-    response = staff_client.post(url, {"location": shelf.pk, "reason": "Tidy"}, headers=HTMX)
+    response = staff_client.post(url, {"location": str(shelf), "reason": "Tidy"}, headers=HTMX)
 
     assert response["HX-Redirect"] == device.get_absolute_url()
     assert fresh(device).location == shelf
@@ -584,7 +584,7 @@ def test_move_to_where_it_already_is_is_refused_on_the_location(staff_client, de
     before = unchanged(device)
     url = reverse("devices:device_move", args=[device.pk])
 
-    response = staff_client.post(url, {"location": storage.pk}, headers=HTMX)
+    response = staff_client.post(url, {"location": str(storage)}, headers=HTMX)
 
     assert response.status_code == 200
     assert "HX-Redirect" not in response
@@ -786,7 +786,7 @@ def test_details_electronic_id_of_another_device_is_refused(staff_client, router
 
 def test_assemble_installs_a_counted_part_from_storage(staff_client, device, cable, storage):
     url = reverse("devices:device_assemble", args=[device.pk])
-    data = {"part": cable.sku, "quantity": "3", "source": storage.pk, "reason": "Spares"}
+    data = {"part": cable.sku, "quantity": "3", "source": str(storage), "reason": "Spares"}
 
     response = staff_client.post(url, data, headers=HTMX)
 
@@ -801,7 +801,7 @@ def test_assemble_takes_counted_products_only(staff_client, device, cable, route
     url = reverse("devices:device_assemble", args=[device.pk])
 
     form = staff_client.get(url)
-    data = {"part": router.sku, "quantity": "1", "source": storage.pk}
+    data = {"part": router.sku, "quantity": "1", "source": str(storage)}
     response = staff_client.post(url, data, headers=HTMX)
 
     assertContains(form, 'hx-get="/products/suggest/?traceable=no&amp;field=part"')
@@ -813,7 +813,7 @@ def test_assemble_takes_counted_products_only(staff_client, device, cable, route
 def test_assemble_more_than_in_stock_is_refused_in_the_dialog(staff_client, device, cable, storage):
     before = unchanged(device)
     url = reverse("devices:device_assemble", args=[device.pk])
-    data = {"part": cable.sku, "quantity": "11", "source": storage.pk}
+    data = {"part": cable.sku, "quantity": "11", "source": str(storage)}
 
     response = staff_client.post(url, data, headers=HTMX)
 
@@ -830,7 +830,7 @@ def test_disassemble_takes_a_part_back_to_quarantine(
         device=device, part=cable, quantity=Decimal(3), source=storage, actor=None
     )
     url = reverse("devices:device_disassemble", args=[device.pk])
-    data = {"part": cable.pk, "quantity": "2", "destination": quarantine.pk, "reason": "Faulty"}
+    data = {"part": cable.pk, "quantity": "2", "destination": str(quarantine), "reason": "Faulty"}
 
     response = staff_client.post(url, data, headers=HTMX)
 
@@ -844,7 +844,7 @@ def test_disassemble_more_than_installed_is_refused(staff_client, device, cable,
     )
     before = unchanged(device)
     url = reverse("devices:device_disassemble", args=[device.pk])
-    data = {"part": cable.pk, "quantity": "2", "destination": storage.pk}
+    data = {"part": cable.pk, "quantity": "2", "destination": str(storage)}
 
     response = staff_client.post(url, data, headers=HTMX)
 
@@ -879,7 +879,7 @@ def test_action_the_state_does_not_allow_answers_with_the_refusal(
     superuser_client, sold, cable, storage, name, data, message
 ):
     """An action URL the device's state does not allow says why, shown or posted; never a 500."""
-    data = {k: {"storage": storage.pk, "cable": cable.pk}.get(v, v) for k, v in data.items()}
+    data = {k: {"storage": str(storage), "cable": cable.pk}.get(v, v) for k, v in data.items()}
     url = reverse(f"devices:{name}", args=[sold.pk])
     before = unchanged(sold)
 
@@ -1174,7 +1174,7 @@ def test_billing_clerk_reads_devices_but_may_not_handle_them(clerk_client, devic
     assertNotContains(page, 'hx-target="#dialog"')
     for name, data in [
         ("device_block", {"reason": "x"}),
-        ("device_move", {"location": shelf.pk}),
+        ("device_move", {"location": str(shelf)}),
         ("device_unblock", {"reason": "x"}),
         ("device_write_off", {"reason": "x"}),
         ("device_status", {}),

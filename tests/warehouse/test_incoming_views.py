@@ -416,9 +416,17 @@ def test_put_away_dialog_offers_the_waiting_quantity_and_storage_of_the_warehous
     assertNotContains(response, "<html")
     assertContains(response, "Put away package P1")
     assertContains(response, 'name="quantity" value="10"')
-    assertContains(response, f'<option value="{stock.pk}">')
+    # The destination is typed; its suggestions are the package's warehouse's storage.
+    suggest = f"/locations/suggest/?kind=storage&amp;warehouse={warehouse.pk}&amp;field=destination"
+    assertContains(response, f'hx-get="{suggest}"')
     for other in (dock, quarantine, storage_of(north)):
-        assertNotContains(response, f'<option value="{other.pk}">')
+        refused = staff_client.post(
+            reverse("warehouse:package_put_away", args=[package.pk]),
+            {"destination": str(other), "quantity": "1"},
+            headers=HTMX,
+        )
+        assertContains(refused, f"No storage location “{other}” in this warehouse.")
+    assert package.movements.count() == 1
 
 
 def test_putting_part_of_a_package_away_moves_it_to_storage(staff_client, dock, stock, bolt):
@@ -427,7 +435,7 @@ def test_putting_part_of_a_package_away_moves_it_to_storage(staff_client, dock, 
 
     response = staff_client.post(
         reverse("warehouse:package_put_away", args=[package.pk]),
-        {"destination": stock.pk, "quantity": "4", "reason": ""},
+        {"destination": str(stock), "quantity": "4", "reason": ""},
         headers=HTMX,
     )
 
@@ -452,7 +460,7 @@ def test_putting_more_than_the_package_holds_is_refused(staff_client, dock, stoc
 
     response = staff_client.post(
         reverse("warehouse:package_put_away", args=[package.pk]),
-        {"destination": stock.pk, "quantity": "11"},
+        {"destination": str(stock), "quantity": "11"},
         headers=HTMX,
     )
 
@@ -465,10 +473,10 @@ def test_a_package_put_away_already_cannot_be_put_away_again(staff_client, dock,
     package_in(dock, bolt, 2, "2.00", "P1")
     package = IncomingPackage.objects.get()
     url = reverse("warehouse:package_put_away", args=[package.pk])
-    staff_client.post(url, {"destination": stock.pk, "quantity": "2"})
+    staff_client.post(url, {"destination": str(stock), "quantity": "2"})
     before = ledger_snapshot()
 
-    response = staff_client.post(url, {"destination": stock.pk, "quantity": "1"}, headers=HTMX)
+    response = staff_client.post(url, {"destination": str(stock), "quantity": "1"}, headers=HTMX)
 
     assertContains(response, "Package P1 is put away already.")
     assert ledger_snapshot() == before
@@ -490,7 +498,7 @@ def test_put_away_of_a_traceable_package_offers_only_its_devices_still_incoming(
     offered = re.findall(r'name="serials" value="([^"]+)"', response.content.decode())
     assert offered == ["S-1", "S-3"]
 
-    response = staff_client.post(url, {"destination": stock.pk, "serials": ["S-3"]})
+    response = staff_client.post(url, {"destination": str(stock), "serials": ["S-3"]})
 
     assert response.status_code == 302
     assert Device.objects.get(serial="S-3").location == stock
@@ -507,7 +515,7 @@ def test_put_away_refuses_a_serial_not_in_the_package(staff_client, dock, stock,
 
     response = staff_client.post(
         reverse("warehouse:package_put_away", args=[package.pk]),
-        {"destination": stock.pk, "serials": ["S-4"]},
+        {"destination": str(stock), "serials": ["S-4"]},
     )
 
     assert response.status_code == 200
@@ -524,7 +532,7 @@ def test_the_move_dialog_asks_to_confirm_a_move_above_a_soft_maximum(
     book_in(stock, bolt, 10)
     services.constraint_set(product=bolt, warehouse=north, minimum=D(0), maximum=D(3))
     url = reverse("warehouse:stock_move", args=[bolt.pk])
-    data = {"source": stock.pk, "destination": storage_of(north).pk, "quantity": "4"}
+    data = {"source": str(stock), "destination": str(storage_of(north)), "quantity": "4"}
     before = ledger_snapshot()
 
     response = staff_client.post(url, data, headers=HTMX)
@@ -550,8 +558,8 @@ def test_the_move_dialog_refuses_a_move_above_a_hard_maximum(
     response = staff_client.post(
         reverse("warehouse:stock_move", args=[bolt.pk]),
         {
-            "source": stock.pk,
-            "destination": storage_of(north).pk,
+            "source": str(stock),
+            "destination": str(storage_of(north)),
             "quantity": "4",
             "confirm_over_maximum": "on",
         },
@@ -567,7 +575,7 @@ def test_the_stock_in_page_asks_to_confirm_above_a_soft_maximum(
 ):
     services.constraint_set(product=bolt, warehouse=warehouse, minimum=D(0), maximum=D(5))
     data = {
-        "location": stock.pk,
+        "location": str(stock),
         "supplier": "",
         "reference": "",
         "reason": "",
@@ -890,7 +898,7 @@ def test_a_billing_clerk_may_not_book_put_away_or_set_levels(
     before = (ledger_snapshot(), StockConstraint.objects.count())
     data = {
         "location": dock.pk,
-        "destination": stock.pk,
+        "destination": str(stock),
         "quantity": "1",
         "package_price": "1",
         f"w{warehouse.pk}-minimum": "1",

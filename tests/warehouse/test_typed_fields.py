@@ -1,4 +1,4 @@
-"""Products typed by SKU, parties typed by name, with suggestions: no whole-register selects.
+"""Products by SKU, parties by name, locations by code, with suggestions: no whole-list selects.
 
 The fields accept only what their queryset holds; the suggestion endpoints
 return a few matching options; the forms' pages cost the same however large
@@ -21,12 +21,13 @@ from tests.warehouse.factories import (
     ProductFactory,
     UserFactory,
     WarehouseFactory,
+    book_in,
     ledger_snapshot,
     storage_of,
 )
-from warehouse.forms import PartyNameField, ProductSkuField, party_label
-from warehouse.models import Movement, Party, Product
-from warehouse.selectors import SUGGESTIONS
+from warehouse.forms import LocationCodeField, PartyNameField, ProductSkuField, party_label
+from warehouse.models import Location, Movement, Party, Product
+from warehouse.selectors import SUGGESTIONS, real_locations
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ HTMX = {"HX-Request": "true"}
 
 def stock_in_post(location, lines) -> dict:
     data = {
-        "location": location.pk,
+        "location": str(location),
         "lines-TOTAL_FORMS": str(len(lines)),
         "lines-INITIAL_FORMS": "0",
         "lines-MIN_NUM_FORMS": "0",
@@ -353,3 +354,233 @@ def test_suggestion_options_are_escaped(staff_client):
 
     assert "<b>" not in response.content.decode()
     assertContains(response, "Bob &quot;the&quot; &lt;b&gt;Builder&lt;/b&gt;")
+
+
+# --------------------------------------------------------------------------- the location field
+
+STORAGE, INCOMING, QUARANTINE = Location.REAL_KINDS
+
+
+def storage_field(warehouse=None) -> LocationCodeField:
+    """A storage location field, as the stock dialogs narrow theirs."""
+    field = LocationCodeField()
+    kinds = [STORAGE]
+    field.restrict(
+        real_locations(warehouse=warehouse, kinds=kinds), kinds=kinds, warehouse=warehouse
+    )
+    return field
+
+
+@pytest.fixture
+def north(db):
+    return WarehouseFactory(code="north", name="North")
+
+
+def test_a_location_is_found_by_its_code_in_any_case_with_spaces_trimmed(warehouse):
+    shelf = LocationFactory(warehouse=warehouse, code="A-01")
+
+    assert storage_field().clean(" a-01 ") == shelf
+
+
+def test_a_location_is_found_as_it_prints_warehouse_slash_code(warehouse, north):
+    shelf = LocationFactory(warehouse=north, code="A-01")
+    LocationFactory(warehouse=warehouse, code="A-01")
+
+    assert storage_field().clean("NORTH/a-01") == shelf
+    assert storage_field().clean(str(shelf)) == shelf
+
+
+def test_a_code_in_several_warehouses_asks_for_warehouse_slash_code(storage, north):
+    """Every warehouse has a STOCK location: the bare code names none of them."""
+    with pytest.raises(Exception, match="“stock” is in several warehouses: type WAREHOUSE/CODE"):
+        storage_field().clean("stock")
+
+
+def test_a_location_of_another_warehouse_is_refused(warehouse, north):
+    LocationFactory(warehouse=north, code="B-07")
+    field = storage_field(warehouse)
+
+    with pytest.raises(Exception, match="No storage location “B-07” in this warehouse."):
+        field.clean("B-07")
+    with pytest.raises(Exception, match="No storage location “north/B-07” in this warehouse."):
+        field.clean("north/B-07")
+    assert field.clean("STOCK") == storage_of(warehouse)  # the other STOCK is not asked about
+
+
+def test_a_location_of_another_kind_or_inactive_is_refused(warehouse):
+    LocationFactory(warehouse=warehouse, code="Q", kind=QUARANTINE)
+    LocationFactory(warehouse=warehouse, code="OLD", active=False)
+
+    with pytest.raises(Exception, match="No storage location “main/Q”."):
+        storage_field().clean("main/Q")
+    with pytest.raises(Exception, match="No storage location “OLD”."):
+        storage_field().clean("OLD")
+
+
+def test_an_exact_code_wins_over_one_differing_in_case(warehouse):
+    upper = LocationFactory(warehouse=warehouse, code="Ab-1")
+    lower = LocationFactory(warehouse=warehouse, code="aB-1")
+
+    assert storage_field().clean("Ab-1") == upper
+    assert storage_field().clean("main/aB-1") == lower
+    with pytest.raises(Exception, match="“ab-1” in other cases: type it exactly"):
+        storage_field().clean("ab-1")
+
+
+def test_a_location_field_shows_warehouse_slash_code_of_its_initial_location(storage):
+    field = storage_field()
+
+    assert field.prepare_value(storage) == "main/STOCK"
+    assert field.prepare_value(storage.pk) == "main/STOCK"
+    assert field.prepare_value("a-0") == "a-0"  # what was typed, as typed
+
+
+def test_the_move_dialog_books_to_locations_typed_by_code(staff_client, warehouse, storage):
+    cable = ProductFactory(sku="CAB-1")
+    book_in(storage, cable, 5)
+    LocationFactory(warehouse=warehouse, code="A-01")
+    url = reverse("warehouse:stock_move", args=[cable.pk])
+
+    response = staff_client.post(
+        url, {"source": "stock", "destination": "main/a-01", "quantity": "2"}, headers=HTMX
+    )
+
+    assert "HX-Redirect" in response
+    movement = Movement.objects.latest("id")
+    assert (str(movement.source), str(movement.destination)) == ("main/STOCK", "main/A-01")
+
+
+def test_the_move_dialog_refuses_a_destination_of_the_wrong_kind(staff_client, warehouse, storage):
+    cable = ProductFactory(sku="CAB-1")
+    book_in(storage, cable, 5)
+    LocationFactory(warehouse=warehouse, code="IN", kind=INCOMING)
+    before = ledger_snapshot()
+    url = reverse("warehouse:stock_move", args=[cable.pk])
+
+    response = staff_client.post(
+        url, {"source": "STOCK", "destination": "IN", "quantity": "2"}, headers=HTMX
+    )
+
+    assertContains(response, "No storage or quarantine location “IN”.")
+    assertContains(response, 'name="destination" value="IN"')  # kept as typed
+    assert ledger_snapshot() == before
+
+
+# --------------------------------------------------------------------------- location suggestions
+
+
+def test_location_suggestions_match_the_code_prefix_or_the_name(staff_client, warehouse, north):
+    LocationFactory(warehouse=warehouse, code="A-01", name="Aisle A, top")
+    LocationFactory(warehouse=north, code="A-02", name="Aisle A")
+    LocationFactory(warehouse=warehouse, code="B-01", name="Cables by the aisle")
+    LocationFactory(warehouse=warehouse, code="AX", active=False)
+    url = reverse("warehouse:location_suggest")
+
+    by_code = staff_client.get(url, {"q": " a-0"})
+    by_name = staff_client.get(url, {"q": "aisle"})
+    qualified = staff_client.get(url, {"q": "NORTH/a"})
+
+    assert suggestions(by_code) == ["main/A-01", "north/A-02"]
+    assert suggestions(by_name) == ["main/A-01", "main/B-01", "north/A-02"]
+    assert suggestions(qualified) == ["north/A-02"]
+    assertContains(by_code, '<option value="main/A-01">Aisle A, top · Storage</option>')
+
+
+def test_location_suggestions_narrow_to_the_warehouse_and_kinds_asked(
+    staff_client, warehouse, north
+):
+    LocationFactory(warehouse=warehouse, code="Q-1", kind=QUARANTINE)
+    LocationFactory(warehouse=warehouse, code="Q-2", kind=INCOMING)
+    LocationFactory(warehouse=north, code="Q-3", kind=QUARANTINE)
+    url = reverse("warehouse:location_suggest")
+
+    quarantine = staff_client.get(url, {"q": "q", "kind": "quarantine"})
+    here = staff_client.get(
+        url, {"q": "q", "kind": "storage,quarantine", "warehouse": warehouse.pk}
+    )
+    every = staff_client.get(url, {"q": "q", "kind": "adjustment,nonsense"})
+
+    assert suggestions(quarantine) == ["main/Q-1", "north/Q-3"]
+    assert suggestions(here) == ["main/Q-1"]
+    assert suggestions(every) == ["main/Q-1", "main/Q-2", "north/Q-3"]  # real ones only
+
+
+def test_location_suggestions_are_at_most_a_few(staff_client, warehouse):
+    for n in range(SUGGESTIONS + 5):
+        LocationFactory(warehouse=warehouse, code=f"R-{n:03d}")
+
+    response = staff_client.get(reverse("warehouse:location_suggest"), {"q": "r-"})
+
+    assert suggestions(response) == [f"main/R-{n:03d}" for n in range(SUGGESTIONS)]
+
+
+def test_location_suggestions_read_the_field_named(staff_client, warehouse):
+    LocationFactory(warehouse=warehouse, code="A-01")
+    url = reverse("warehouse:location_suggest")
+
+    response = staff_client.get(url, {"field": "destination", "destination": "a-"})
+
+    assert suggestions(response) == ["main/A-01"]
+
+
+def test_location_suggestions_need_a_login_and_the_view_permission(client, warehouse):
+    LocationFactory(warehouse=warehouse, code="A-01")
+    url = reverse("warehouse:location_suggest")
+
+    anonymous = client.get(url, {"q": "a-"})
+    user = UserFactory(username="nobody")
+    client.force_login(user)
+    refused = client.get(url, {"q": "a-"})
+    user.user_permissions.add(Permission.objects.get(codename="view_location"))
+    allowed = client.get(url, {"q": "a-"})
+
+    assert anonymous.status_code == 302
+    assert refused.status_code == 403
+    assert suggestions(allowed) == ["main/A-01"]
+
+
+def test_the_stock_dialogs_suggest_from_their_own_kinds(staff_client, storage):
+    cable = ProductFactory(sku="CAB-1")
+
+    move = staff_client.get(reverse("warehouse:stock_move", args=[cable.pk]), headers=HTMX)
+    isolate = staff_client.get(reverse("warehouse:stock_isolate", args=[cable.pk]), headers=HTMX)
+
+    kinds = "kind=storage%2Cincoming%2Cquarantine"
+    assertContains(move, f'hx-get="/locations/suggest/?{kinds}&amp;field=source"')
+    assertContains(
+        move, 'hx-get="/locations/suggest/?kind=storage%2Cquarantine&amp;field=destination"'
+    )
+    assertContains(isolate, 'hx-get="/locations/suggest/?kind=storage&amp;field=location"')
+
+
+def locations_grow(warehouse, count: int) -> list[str]:
+    """More storage and quarantine places in the warehouse: their codes."""
+    return [
+        LocationFactory(warehouse=warehouse, kind=kind).code
+        for _ in range(count)
+        for kind in (STORAGE, QUARANTINE)
+    ]
+
+
+@pytest.mark.parametrize(
+    "url_name", ["warehouse:stock_in", "warehouse:stock_move", "warehouse:stock_adjust"]
+)
+def test_the_stock_pages_cost_the_same_however_many_locations(
+    admin_client, warehouse, storage, url_name
+):
+    """No option per location: the options and the queries do not grow with the locations."""
+    cable = ProductFactory(sku="CAB-1")
+    book_in(storage, cable, 5)
+    args = {"warehouse:stock_in": []}.get(url_name, [cable.pk])
+    url = reverse(url_name, args=args) + f"?location={storage.pk}"
+    locations_grow(warehouse, 2)
+    with CaptureQueriesContext(connection) as small:
+        few = admin_client.get(url)
+    codes = locations_grow(warehouse, 30)
+    with CaptureQueriesContext(connection) as large:
+        many = admin_client.get(url)
+
+    assert many.status_code == 200
+    assert (len(large), options(many)) == (len(small), options(few))
+    assertContains(many, f'value="{storage}"')  # the location the link names, as it prints
+    assert not [code for code in codes if code in many.content.decode()]

@@ -93,7 +93,7 @@ def quantity_at(product: Product, location: Location) -> Decimal:
 def stock_in_post(location, lines, **fields) -> dict:
     """The POST of the stock-in page: the header form and its formset of lines."""
     data = {
-        "location": location.pk,
+        "location": str(location),
         "supplier": "",
         "reference": "",
         "reason": "",
@@ -346,13 +346,25 @@ def test_stock_in_page_offers_storage_and_incoming_locations(staff_client, stora
     LocationFactory(warehouse=storage.warehouse, code="IN", kind=Location.Kind.INCOMING)
     LocationFactory(warehouse=storage.warehouse, code="Q", kind=Location.Kind.QUARANTINE)
 
+    cable = ProductFactory(sku="CAB-1")
+
     response = staff_client.get(reverse("warehouse:stock_in"))
+    suggested = staff_client.get(
+        reverse("warehouse:location_suggest"), {"q": "main/", "kind": "storage,incoming"}
+    )
+    line = {"product": cable.sku, "quantity": "1", "unit_cost": "1"}
+    refused = staff_client.post(
+        reverse("warehouse:stock_in"), stock_in_post("main/Q", [line]), headers=HTMX
+    )
 
     assert response.status_code == 200
-    assertContains(response, "main/STOCK · Main storage (Storage)")
-    assertContains(response, "main/IN")
-    assertNotContains(response, "main/Q ·")
+    assertContains(response, "/locations/suggest/?kind=storage%2Cincoming&amp;field=location")
     assertContains(response, 'name="lines-TOTAL_FORMS"')
+    assertContains(suggested, '<option value="main/IN">')
+    assertContains(suggested, '<option value="main/STOCK">Main storage · Storage</option>')
+    assertNotContains(suggested, "main/Q")
+    assertContains(refused, "No storage or incoming location “main/Q”.")
+    assert not Movement.objects.exists()
 
 
 def test_stock_in_books_several_products_in_one_post(staff_client, storage):
@@ -519,21 +531,21 @@ def shelf(warehouse):
 def dialog_post(name, storage, quantity, *, shelf=None, quarantine=None, reason="Broken") -> dict:
     """A filled-in dialog for `quantity` of the cable taken from storage."""
     return {
-        "stock_remove": {"location": storage.pk, "quantity": quantity, "reason": reason},
+        "stock_remove": {"location": str(storage), "quantity": quantity, "reason": reason},
         "stock_move": {
-            "source": storage.pk,
-            "destination": shelf.pk if shelf else "",
+            "source": str(storage),
+            "destination": str(shelf) if shelf else "",
             "quantity": quantity,
             "reason": reason,
         },
         "stock_isolate": {
-            "location": storage.pk,
+            "location": str(storage),
             "quarantine": quarantine.pk if quarantine else "",
             "quantity": quantity,
             "reason": reason,
         },
         "stock_adjust": {
-            "location": storage.pk,
+            "location": str(storage),
             "counted": quantity,
             "unit_cost": "",
             "reason": reason,
@@ -570,7 +582,8 @@ def test_dialog_opened_from_a_location_has_it_chosen(staff_client, cable, storag
 
     response = staff_client.get(url, {"location": storage.pk}, headers=HTMX)
 
-    assertContains(response, f'<option value="{storage.pk}" selected>')
+    field = "source" if name == "stock_move" else "location"
+    assertContains(response, f'name="{field}" value="main/STOCK"')
 
 
 @pytest.mark.parametrize(
@@ -678,7 +691,7 @@ def test_dialog_refused_by_the_rules_answers_with_the_reason(
     """What the service refuses comes back in the dialog, nothing booked."""
     before = Movement.objects.count()
     other_quarantine = LocationFactory(code="Q2", kind=Location.Kind.QUARANTINE)
-    places = {"storage": storage.pk, "other": other_quarantine.pk}
+    places = {"storage": str(storage), "other": other_quarantine.pk}
     data = dialog_post(name, storage, "1", shelf=shelf, quarantine=quarantine)
     data.update({k: places.get(v, v) for k, v in change.items()})
 
@@ -695,7 +708,9 @@ def test_remove_of_devices_takes_their_serials(staff_client, router, storage):
 
     form = staff_client.get(url, headers=HTMX)
     response = staff_client.post(
-        url, {"location": storage.pk, "serials": "R-1\r\nR-3\r\n", "reason": "Broken"}, headers=HTMX
+        url,
+        {"location": str(storage), "serials": "R-1\r\nR-3\r\n", "reason": "Broken"},
+        headers=HTMX,
     )
 
     assertContains(form, 'name="serials"')
@@ -711,7 +726,7 @@ def test_remove_of_a_device_that_is_not_there_is_refused(staff_client, router, s
 
     response = staff_client.post(
         reverse("warehouse:stock_remove", args=[router.pk]),
-        {"location": storage.pk, "serials": "R-1\nR-9", "reason": "Broken"},
+        {"location": str(storage), "serials": "R-1\nR-9", "reason": "Broken"},
         headers=HTMX,
     )
 
@@ -726,7 +741,7 @@ def test_adjust_of_a_traceable_product_is_refused(staff_client, router, storage)
 
     response = staff_client.post(
         reverse("warehouse:stock_adjust", args=[router.pk]),
-        {"location": storage.pk, "counted": "5", "reason": "Count"},
+        {"location": str(storage), "counted": "5", "reason": "Count"},
         headers=HTMX,
     )
 
@@ -738,7 +753,7 @@ def test_adjust_of_a_traceable_product_is_refused(staff_client, router, storage)
 def test_adjust_up_books_the_gain_at_the_given_cost(staff_client, cable, storage):
     response = staff_client.post(
         reverse("warehouse:stock_adjust", args=[cable.pk]),
-        {"location": storage.pk, "counted": "12", "unit_cost": "3", "reason": "Found"},
+        {"location": str(storage), "counted": "12", "unit_cost": "3", "reason": "Found"},
         follow=True,
     )
 
@@ -753,7 +768,7 @@ def test_adjust_to_the_booked_quantity_books_nothing(staff_client, cable, storag
 
     response = staff_client.post(
         reverse("warehouse:stock_adjust", args=[cable.pk]),
-        {"location": storage.pk, "counted": "10", "reason": "Stocktake"},
+        {"location": str(storage), "counted": "10", "reason": "Stocktake"},
         follow=True,
     )
 
@@ -930,7 +945,7 @@ def test_incoming_lists_goods_waiting_with_a_put_away_link(staff_client, warehou
     assertContains(response, f'href="{move_url}"')
     assertContains(response, f'hx-get="{move_url}"')
     dialog = staff_client.get(move_url, headers=HTMX)
-    assertContains(dialog, f'<option value="{dock.pk}" selected>')
+    assertContains(dialog, 'name="source" value="main/IN"')
 
 
 def test_incoming_put_away_empties_the_list(staff_client, warehouse, storage):
@@ -940,7 +955,7 @@ def test_incoming_put_away_empties_the_list(staff_client, warehouse, storage):
 
     staff_client.post(
         reverse("warehouse:stock_move", args=[cable.pk]),
-        {"source": dock.pk, "destination": storage.pk, "quantity": "6"},
+        {"source": str(dock), "destination": str(storage), "quantity": "6"},
     )
     response = staff_client.get(reverse("warehouse:incoming"))
 
@@ -1448,7 +1463,7 @@ def test_billing_clerk_is_refused_every_stock_action(clerk_client, cable, storag
     for url in stock_urls:
         assert clerk_client.get(url).status_code == 403, url
         assert clerk_client.get(url, headers=HTMX).status_code == 403, url
-        data = {"location": storage.pk, "quantity": "1", "counted": "0", "reason": "x"}
+        data = {"location": str(storage), "quantity": "1", "counted": "0", "reason": "x"}
         assert clerk_client.post(url, data).status_code == 403, url
     assert Movement.objects.count() == before
 
@@ -1552,7 +1567,7 @@ def test_stock_in_refuses_a_serial_given_on_two_lines(staff_client, storage):
 
 def _stock_in_post(location, rows):
     data = {
-        "location": location.pk,
+        "location": str(location),
         "lines-TOTAL_FORMS": str(len(rows)),
         "lines-INITIAL_FORMS": "0",
         "lines-MIN_NUM_FORMS": "0",
