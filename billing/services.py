@@ -11,11 +11,12 @@ stock together; cancelling releases.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -131,19 +132,15 @@ def order_line_remove(*, order: Order, line_id: int) -> None:
 
 @transaction.atomic
 def order_confirm(*, order: Order, actor, now: dt.datetime | None = None) -> Order:
-    """Reserve every line of the order, or refuse naming each short product."""
+    """Reserve every line of the order, or refuse naming each short product.
+
+    The order's own row is locked first, by the UPDATE that confirms it: the
+    stock rows other clerks wait for are taken last, and stay locked only until
+    the commit (a refusal rolls all back).
+    """
     now = now or timezone.now()
-    order = _locked(Order, order)
-    _state_check(order, Order.Status.DRAFT, "confirm")
-    lines = list(order.lines.select_related("product", "device"))
-    if not lines:
-        raise BillingError(f"{order} has no lines: nothing to confirm.")
-    # The order's own row first: the stock rows other clerks wait for are taken
-    # last, and stay locked only until the commit (a refusal rolls all back).
-    order.status = Order.Status.CONFIRMED
-    order.confirmed_at = order.updated_at = now
-    order.save(update_fields=["status", "confirmed_at", "updated_at"])
-    _reserve(order, "order", lines, actor=actor, now=now)
+    order, lines = _draft_move(Order, order, Order.Status.CONFIRMED, "confirmed_at", "confirm", now)
+    _reserve(order, "order", "confirm", lines, actor=actor, now=now)
     return order
 
 
@@ -350,15 +347,8 @@ def invoice_line_remove(*, invoice: Invoice, line_id: int) -> None:
 def invoice_issue(*, invoice: Invoice, actor, now: dt.datetime | None = None) -> Invoice:
     """Issue a draft invoice: reserve every line, or refuse naming each short product."""
     now = now or timezone.now()
-    invoice = _locked(Invoice, invoice)
-    _state_check(invoice, Invoice.Status.DRAFT, "issue")
-    lines = list(invoice.lines.select_related("product", "device"))
-    if not lines:
-        raise BillingError(f"{invoice} has no lines: nothing to issue.")
-    _reserve(invoice, "invoice", lines, actor=actor, now=now)
-    invoice.status = Invoice.Status.ISSUED
-    invoice.issued_at = invoice.updated_at = now
-    invoice.save(update_fields=["status", "issued_at", "updated_at"])
+    invoice, lines = _draft_move(Invoice, invoice, Invoice.Status.ISSUED, "issued_at", "issue", now)
+    _reserve(invoice, "invoice", "issue", lines, actor=actor, now=now)
     return invoice
 
 
@@ -587,27 +577,95 @@ def rental_return(
 # --------------------------------------------------------------------------- shared steps
 
 
-def _reserve(document, document_type: str, lines, *, actor, now) -> None:
+def _reserve(document, document_type: str, verb: str, lines, *, actor, now) -> None:
+    """Reserve every line of a document, then hold the devices its lines name.
+
+    `lines`: (line id, quantity, device id, product) as `_draft_move` reads them.
+    """
+    if not lines:
+        raise BillingError(f"{document} has no lines: nothing to {verb}.")
+    warehouse_field = type(document)._meta.get_field("warehouse")
     # Called last in the caller's transaction, which a refusal rolls back whole:
     # no savepoint to release while the stock rows are locked.
     stock.reservations_hold(
         document_type=document_type,
         document_id=document.pk,
         document_number=document.number,
-        warehouse=document.warehouse,
-        lines=[stock.ReservationLine(line.pk, line.product, line.quantity) for line in lines],
+        warehouse=document.warehouse
+        if warehouse_field.is_cached(document)
+        else document.warehouse_id,
+        lines=[stock.ReservationLine(line_id, product, qty) for line_id, qty, _, product in lines],
         now=now,
         savepoint=False,
     )
-    for line in sorted(lines, key=lambda li: li.device_id or 0):
-        if line.device_id:
+    device_ids = sorted(device_id for _, _, device_id, _ in lines if device_id)
+    if device_ids:
+        for device in Device.objects.filter(pk__in=device_ids).order_by("pk"):
             device_services.device_reserve(
-                device=line.device,
+                device=device,
                 document=document.number,
                 warehouse_id=document.warehouse_id,
                 actor=actor,
                 now=now,
             )
+
+
+@functools.cache
+def _draft_move_sql(model, stamp: str) -> tuple[str, list[str], list[str]]:
+    """The UPDATE that moves a draft on, then the SELECT of its lines with their products."""
+    fields = model._meta.concrete_fields
+    line_model = {Order: OrderLine, Invoice: InvoiceLine}[model]
+    product_fields = Product._meta.concrete_fields
+    sql = (
+        f'UPDATE "{model._meta.db_table}" SET status = %s, "{stamp}" = %s, updated_at = %s'
+        " WHERE id = %s AND status = %s RETURNING "
+        + ", ".join(f'"{f.column}"' for f in fields)
+        + "; SELECT l.id, l.quantity, l.device_id, "
+        + ", ".join(f'p."{f.column}"' for f in product_fields)
+        + f' FROM "{line_model._meta.db_table}" l'
+        + f' JOIN "{Product._meta.db_table}" p ON p.id = l.product_id'
+        + f' WHERE l."{line_model._meta.get_field(model._meta.model_name).column}" = %s'
+        + " ORDER BY l.position, l.id"
+    )
+    return sql, [f.attname for f in fields], [f.attname for f in product_fields]
+
+
+def _draft_move(model, document, status: str, stamp: str, verb: str, now):
+    """The draft moved to `status`, stamped `now`: a fresh copy and its lines back.
+
+    One round trip: a conditional UPDATE locks the row, checks it is a draft
+    and writes it; the SELECT after it (a statement of its own, so it sees
+    lines added until the lock was granted) reads the lines with their
+    products: (line id, quantity, device id, product).
+    Refused with DocumentStateError as `_state_check` words it when the
+    document is not a draft (read again to name its status).
+    """
+    sql, attnames, product_attnames = _draft_move_sql(model, stamp)
+    draft = model.Status.DRAFT
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [status, now, now, document.pk, draft, document.pk])
+            row = cursor.fetchone()
+            cursor.nextset()
+            lines = cursor.fetchall()
+        if row is not None:
+            break
+        # Refused, unless it became a draft again since: then it is tried again.
+        _state_check(model.objects.get(pk=document.pk), draft, verb)
+    alias = connection.alias
+    moved = model.from_db(alias, attnames, row)
+    lines = [
+        (line[0], line[1], line[2], Product.from_db(alias, product_attnames, line[3:]))
+        for line in lines
+    ]
+    for name in ("party", "warehouse"):
+        # The caller's copy of what did not change: no query to read them again.
+        field = model._meta.get_field(name)
+        if field.is_cached(document) and getattr(document, field.attname) == getattr(
+            moved, field.attname
+        ):
+            field.set_cached_value(moved, field.get_cached_value(document))
+    return moved, lines
 
 
 def _consume(document, document_type: str, line) -> None:

@@ -10,6 +10,7 @@ writes ledger rows, positions and warehouse balances together.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
@@ -983,20 +984,23 @@ def reservations_hold(
     document_type: str,
     document_id: int,
     document_number: str,
-    warehouse: Warehouse,
+    warehouse: Warehouse | int,
     lines: Sequence[ReservationLine],
     now: datetime | None = None,
     savepoint: bool = True,
 ) -> list[Reservation]:
     """Reserve every line of a document in one warehouse, or none.
 
-    Writes the reservations first, then takes each product × warehouse row in
-    product order with one conditional UPDATE that locks it, checks the
-    available stock (storage − reserved − blocked) against what the whole
-    document asks and reserves, so a busy product's row stays locked only from
+    One statement locks the product × warehouse rows in product order (no
+    deadlock with a document listing its products the other way), reads the
+    available stock (storage − reserved − blocked) as the locks see it,
+    reserves what the whole document asks of each product that has enough and
+    writes the reservations, so a busy product's row stays locked only from
     that statement to the commit. Raises ReservationRefused naming every short
-    product and its shortfall; nothing is half-reserved.
+    product and its shortfall; nothing is half-reserved (the refusal rolls the
+    statement's writes back with the transaction or savepoint).
 
+    `warehouse` may be given by id: it is read only to name it in a refusal.
     `savepoint=False` is for callers whose own transaction ends with this call
     and lets a refusal roll everything back: it saves the RELEASE SAVEPOINT
     round trip while the rows are locked.
@@ -1012,6 +1016,47 @@ def reservations_hold(
         )
 
 
+@functools.cache
+def _hold_sql(products: int, lines: int) -> str:
+    """The whole reservation in one round trip (this hot path is SQL; the rule stays here).
+
+    `locked` takes the balance rows in product order and reads what is
+    available; `held` reserves what is asked of each product with enough (on
+    the version the lock sees); `made` writes one open reservation per line.
+    Each line comes back with its reservation id, its product's available
+    stock and the count of products held: fewer than asked means a refusal.
+    """
+    asked = ", ".join(["(%s::bigint, %s::numeric)"] * products)
+    status = Reservation.Status.OPEN.value
+    made = ", ".join([f"(%s, %s, %s, %s, %s, %s, %s, '{status}', %s)"] * lines)
+    return f"""
+WITH locked AS (
+    SELECT ws.id, ws.product_id, ws.in_storage - ws.reserved - ws.blocked AS available
+      FROM warehouse_warehousestock AS ws
+     WHERE ws.warehouse_id = %s AND ws.product_id IN ({", ".join(["%s"] * products)})
+     ORDER BY ws.product_id
+       FOR UPDATE
+), held AS (
+    UPDATE warehouse_warehousestock AS ws
+       SET reserved = ws.reserved + asked.quantity, updated_at = %s
+      FROM locked, (VALUES {asked}) AS asked (product_id, quantity)
+     WHERE ws.id = locked.id
+       AND asked.product_id = locked.product_id
+       AND locked.available >= asked.quantity
+    RETURNING ws.id
+), made AS (
+    INSERT INTO warehouse_reservation (
+        product_id, warehouse_id, quantity, document_type, document_id, document_number,
+        line_id, status, created_at
+    )
+    VALUES {made}
+    RETURNING id, line_id, product_id
+)
+SELECT made.line_id, made.id, locked.available, (SELECT count(*) FROM held)
+  FROM made LEFT JOIN locked ON locked.product_id = made.product_id
+"""
+
+
 def _reservations_hold(
     *, document_type, document_id, document_number, warehouse, lines, now
 ) -> list[Reservation]:
@@ -1024,52 +1069,54 @@ def _reservations_hold(
         products[line.product.pk] = line.product
     if not asked:
         return []
-    reservations = Reservation.objects.bulk_create(
-        [
-            Reservation(
-                product=line.product,
-                warehouse=warehouse,
-                quantity=line.quantity,
-                document_type=document_type,
-                document_id=document_id,
-                document_number=document_number,
-                line_id=line.line_id,
-                created_at=now,
-            )
-            for line in lines
-        ]
-    )
-    shortfalls = []
-    for pid, quantity in sorted(asked.items()):
-        available = _reserve_row(
-            product_id=pid, warehouse_id=warehouse.pk, quantity=quantity, now=now
+    warehouse_id = warehouse if isinstance(warehouse, int) else warehouse.pk
+    params = [warehouse_id, *asked, now]
+    for pid, quantity in asked.items():
+        params += (pid, quantity)
+    for line in lines:
+        params += (
+            line.product.pk,
+            warehouse_id,
+            line.quantity,
+            document_type,
+            document_id,
+            document_number,
+            line.line_id,
+            now,
         )
-        if available is not None:
-            shortfalls.append((products[pid], warehouse, available, quantity))
-    if shortfalls:
-        raise ReservationRefused(shortfalls)
+    with connection.cursor() as cursor:
+        cursor.execute(_hold_sql(len(asked), len(lines)), params)
+        made = {row[0]: row for row in cursor.fetchall()}  # by line id
+    if next(iter(made.values()))[3] < len(asked):
+        available = {line.product.pk: made[line.line_id][2] or ZERO for line in lines}
+        if isinstance(warehouse, int):
+            warehouse = Warehouse.objects.get(pk=warehouse)
+        raise ReservationRefused(
+            [
+                (products[pid], warehouse, available[pid], quantity)
+                for pid, quantity in sorted(asked.items())
+                if available[pid] < quantity
+            ]
+        )
+    # Built as the ORM reads them (positional, no query): the caller gets what was made.
+    names = [f.attname for f in Reservation._meta.concrete_fields]
+    reservations = []
+    for line in lines:
+        values = {
+            "id": made[line.line_id][1],
+            "product_id": line.product.pk,
+            "warehouse_id": warehouse_id,
+            "quantity": line.quantity,
+            "document_type": document_type,
+            "document_id": document_id,
+            "document_number": document_number,
+            "line_id": line.line_id,
+            "status": Reservation.Status.OPEN,
+            "created_at": now,
+        }
+        values = [values.get(name) for name in names]
+        reservations.append(Reservation.from_db(connection.alias, names, values))
     return reservations
-
-
-def _reserve_row(*, product_id: int, warehouse_id: int, quantity: Decimal, now) -> Decimal | None:
-    """Reserve `quantity` on one balance row: None when done, else what is available.
-
-    The conditional UPDATE locks, checks and reserves in one statement. When it
-    finds too little, the row is locked and read again (it may have been freed
-    meanwhile), so the figure a refusal names is the one the lock sees.
-    """
-    row = WarehouseStock.objects.filter(product_id=product_id, warehouse_id=warehouse_id)
-    if row.filter(in_storage__gte=F("reserved") + F("blocked") + quantity).update(
-        reserved=F("reserved") + quantity, updated_at=now
-    ):
-        return None
-    stock = row.select_for_update().first()
-    if stock is None:
-        return ZERO
-    if stock.available < quantity:
-        return stock.available
-    row.update(reserved=F("reserved") + quantity, updated_at=now)
-    return None
 
 
 @transaction.atomic

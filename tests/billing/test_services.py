@@ -14,7 +14,8 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from billing import services
 from billing.exceptions import BillingError, DocumentStateError, InvalidLine
@@ -479,6 +480,32 @@ def test_confirming_is_refused_as_a_whole_naming_each_short_product(shop, step):
     assert balance(shop.cable, shop.warehouse).reserved == 0
     assert balance(shop.router, shop.warehouse).reserved == 4  # the other order's only
     assert reservations_of(order) == []
+    books_check()
+
+
+@pytest.mark.parametrize("products", [1, 2])
+def test_confirming_takes_two_round_trips_whatever_the_number_of_lines(shop, products):
+    """One round trip confirms the order and reads its lines, one reserves them all: the
+    order's row is locked first, the balance rows (in product order) last."""
+    goods_in(shop.stock, shop.cable, 100)
+    goods_in(shop.stock, shop.router, 5)
+    goods = [shop.router, shop.cable][:products]
+    order = order_create(shop, *(sale(product, 1) for product in goods), sale(goods[0], 2))
+
+    with CaptureQueriesContext(connection) as queries:
+        confirmed = services.order_confirm(order=order, actor=shop.clerk)
+
+    round_trips = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert len(round_trips) == 2
+    assert round_trips[0].startswith('UPDATE "billing_order"')
+    assert "FOR UPDATE" in round_trips[1]
+    assert (confirmed.status, confirmed.confirmed_at) == (
+        Order.Status.CONFIRMED,
+        fresh(order).confirmed_at,
+    )
+    assert balance(shop.router, shop.warehouse).reserved == 3
+    assert balance(shop.cable, shop.warehouse).reserved == products - 1
+    assert len(reservations_of(order)) == products + 1
     books_check()
 
 
