@@ -1160,9 +1160,12 @@ class Command(BaseCommand):
                         f"  one thread alone: {single['orders_per_s']} orders/s; "
                         f"{last['threads']} threads: {last['orders_per_s']} orders/s; "
                         f"interpreter CPU per confirm: {last['python_cpu_ms_per_order']} ms "
-                        f"(raw UPDATE loop: {row['baseline']} orders/s). The stock row is "
-                        "locked by one UPDATE until the commit; the threads share one "
-                        "interpreter, so the ceiling is ≈ 1000 / CPU ms per confirm."
+                        f"(raw UPDATE loop: {row['baseline']} orders/s). A confirm is a "
+                        "transaction of three round trips (move the draft on and read its "
+                        "lines; one statement that locks, reserves and records; COMMIT) "
+                        "against the loop's one autocommit UPDATE: the stock row stays "
+                        "locked through the commit's flush, and the threads share one "
+                        "interpreter."
                     )
                 for key in ("explain_raw", "explain_naive", "explain"):
                     if row["detail"].get(key):
