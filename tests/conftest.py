@@ -1,7 +1,7 @@
 import pytest
 
 from tests.roles import role
-from tests.warehouse.factories import UserFactory
+from tests.warehouse.factories import UserFactory, WarehouseFactory, storage_of
 
 
 def _user_in(role_name: str, username: str):
@@ -32,3 +32,15 @@ def staff_client(client, staff_user):
 def clerk_client(client, clerk_user):
     client.force_login(clerk_user)
     return client
+
+
+@pytest.fixture
+def warehouse(db):
+    """The main warehouse (a module may define its own)."""
+    return WarehouseFactory(code="main", name="Main warehouse")
+
+
+@pytest.fixture
+def storage(warehouse):
+    """The main warehouse's storage location."""
+    return storage_of(warehouse)

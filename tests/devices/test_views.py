@@ -21,9 +21,7 @@ from tests.warehouse.factories import (
     PartyFactory,
     ProductFactory,
     UserFactory,
-    WarehouseFactory,
     ledger_snapshot,
-    storage_of,
 )
 from warehouse.models import Location, Party, WarehouseStock
 
@@ -97,16 +95,6 @@ def unchanged(device: Device):
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def warehouse(db):
-    return WarehouseFactory(code="main", name="Main warehouse")
-
-
-@pytest.fixture
-def storage(warehouse):
-    return storage_of(warehouse)
 
 
 @pytest.fixture

@@ -105,11 +105,6 @@ def book_post(dock, product, **fields) -> dict:
 
 
 @pytest.fixture
-def warehouse(db):
-    return WarehouseFactory(code="main", name="Main warehouse")
-
-
-@pytest.fixture
 def stock(warehouse):
     return storage_of(warehouse)
 

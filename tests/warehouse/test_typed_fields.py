@@ -54,16 +54,6 @@ def options(response) -> list[str]:
 
 
 @pytest.fixture
-def warehouse(db):
-    return WarehouseFactory(code="main", name="Main warehouse")
-
-
-@pytest.fixture
-def storage(warehouse):
-    return storage_of(warehouse)
-
-
-@pytest.fixture
 def dock(warehouse):
     return LocationFactory(warehouse=warehouse, code="IN", name="Goods in", kind="incoming")
 

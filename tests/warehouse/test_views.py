@@ -110,16 +110,6 @@ def stock_in_post(location, lines, **fields) -> dict:
 
 
 @pytest.fixture
-def warehouse(db):
-    return WarehouseFactory(code="main", name="Main warehouse")
-
-
-@pytest.fixture
-def storage(warehouse):
-    return storage_of(warehouse)
-
-
-@pytest.fixture
 def cable(storage):
     """A counted product with 10 pieces in storage at 2.50 each."""
     product = ProductFactory(sku="CAB-1", name="Patch cable")
