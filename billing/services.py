@@ -86,15 +86,8 @@ def order_create(
     now: dt.datetime | None = None,
 ) -> Order:
     """A draft order; lines may follow with `order_line_add`."""
-    now = now or timezone.now()
-    order = Order.objects.create(
-        number=number_next(document_type="order"),
-        party=party,
-        warehouse=warehouse,
-        notes=notes,
-        created_by=stock.actor_recorded(actor),
-        created_at=now,
-        updated_at=now,
+    order = _draft_create(
+        Order, "order", actor=actor, party=party, warehouse=warehouse, notes=notes, now=now
     )
     for line in lines:
         order_line_add(order=order, line=line)
@@ -125,9 +118,7 @@ def order_line_add(*, order: Order, line: LineInput) -> OrderLine:
 
 @transaction.atomic
 def order_line_remove(*, order: Order, line_id: int) -> None:
-    order = _locked(Order, order)
-    _state_check(order, Order.Status.DRAFT, "remove lines from")
-    order.lines.filter(pk=line_id).delete()
+    _line_remove(Order, order, line_id)
 
 
 @transaction.atomic
@@ -306,15 +297,8 @@ def invoice_create(
     now: dt.datetime | None = None,
 ) -> Invoice:
     """A draft invoice: sale lines only (rentals go through orders)."""
-    now = now or timezone.now()
-    invoice = Invoice.objects.create(
-        number=number_next(document_type="invoice"),
-        party=party,
-        warehouse=warehouse,
-        notes=notes,
-        created_by=stock.actor_recorded(actor),
-        created_at=now,
-        updated_at=now,
+    invoice = _draft_create(
+        Invoice, "invoice", actor=actor, party=party, warehouse=warehouse, notes=notes, now=now
     )
     for line in lines:
         invoice_line_add(invoice=invoice, line=line)
@@ -338,9 +322,7 @@ def invoice_line_add(*, invoice: Invoice, line: LineInput) -> InvoiceLine:
 
 @transaction.atomic
 def invoice_line_remove(*, invoice: Invoice, line_id: int) -> None:
-    invoice = _locked(Invoice, invoice)
-    _state_check(invoice, Invoice.Status.DRAFT, "remove lines from")
-    invoice.lines.filter(pk=line_id).delete()
+    _line_remove(Invoice, invoice, line_id)
 
 
 @transaction.atomic
@@ -575,6 +557,27 @@ def rental_return(
 
 
 # --------------------------------------------------------------------------- shared steps
+
+
+def _draft_create(model, document_type: str, *, actor, party, warehouse, notes, now):
+    """A numbered draft order or invoice, without lines yet."""
+    now = now or timezone.now()
+    return model.objects.create(
+        number=number_next(document_type=document_type),
+        party=party,
+        warehouse=warehouse,
+        notes=notes,
+        created_by=stock.actor_recorded(actor),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _line_remove(model, document, line_id: int) -> None:
+    """Remove a line of a draft order or invoice (the document locked first)."""
+    document = _locked(model, document)
+    _state_check(document, model.Status.DRAFT, "remove lines from")
+    document.lines.filter(pk=line_id).delete()
 
 
 def _reserve(document, document_type: str, verb: str, lines, *, actor, now) -> None:
