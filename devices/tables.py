@@ -1,12 +1,16 @@
-"""django-tables2 tables of the devices pages: columns only."""
+"""django-tables2 tables of the devices pages: columns, and the device list's rows."""
 
 import django_tables2 as tables
+from django.utils import timezone
+from django.utils.html import escape
+
+from warehouse.web import detail_url_maker, table_rows_html
 
 from .models import Device
 
 
 class DeviceTable(tables.Table):
-    """Headers, sorting and paging; the rows are written out in its template."""
+    """Headers, sorting and paging; the rows are written by `rows_html`."""
 
     serial = tables.Column(verbose_name="Serial")
     electronic_id = tables.Column(verbose_name="Electronic id")
@@ -40,3 +44,40 @@ class DeviceTable(tables.Table):
         order_by = "product"
         attrs = {"id": "devices", "class": "devices"}
         empty_text = "No devices match."
+
+    def rows_html(self):
+        """One row per device: the same cells as the columns above, in their order."""
+        device_url = detail_url_maker("devices:device_detail")
+
+        def row(d):
+            serial = escape(d.serial)
+            state = escape(d.get_state_display())
+            if d.status_id:
+                state += f' <span class="badge">{escape(d.status.name)}</span>'
+            owner = escape(d.owner.name) if d.owner_id else '<span class="muted">business</span>'
+            holder = escape(d.holder.name) if d.holder_id else "—"
+            place = "—"
+            if d.location_id:
+                place = f"{escape(d.location.warehouse.code)}/{escape(d.location.code)}"
+                if d.spot:
+                    place += f' <span class="muted">· {escape(d.spot)}</span>'
+            reserved = (
+                f'<span class="badge warn">Reserved · {escape(d.reserved_by)}</span>'
+                if d.reserved_by
+                else ""
+            )
+            updated = timezone.localtime(d.updated_at).strftime("%Y-%m-%d %H:%M")
+            return (
+                f'<tr data-serial="{serial}">\n'
+                f'<td><a hx-boost="false" href="{device_url(d.pk)}">{serial}</a></td>\n'
+                f"<td>{escape(d.electronic_id) if d.electronic_id else '—'}</td>\n"
+                f"<td>{escape(d.product.sku)}</td>\n"
+                f"<td>{state}</td>\n"
+                f"<td>{owner}</td>\n"
+                f"<td>{holder}</td>\n"
+                f"<td>{place}</td>\n"
+                f"<td>{reserved}</td>\n"
+                f"<td>{updated}</td>\n</tr>"
+            )
+
+        return table_rows_html(self, row)

@@ -1,11 +1,15 @@
-"""django-tables2 tables of the warehouse pages: columns only."""
+"""django-tables2 tables of the warehouse pages: columns, and the balance's rows."""
+
+from urllib.parse import quote
 
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 
 from .exceptions import fmt
 from .models import Location, Movement, Product, StockConstraint
+from .templatetags.quantities import money
+from .web import detail_url_maker, table_rows_html
 
 
 class QuantityColumn(tables.Column):
@@ -23,7 +27,7 @@ class MoneyColumn(QuantityColumn):
 
 
 class BalanceTable(tables.Table):
-    """Headers, sorting and paging; the rows are written out in its template."""
+    """Headers, sorting and paging; the rows are written by `rows_html`."""
 
     sku = tables.Column(verbose_name="SKU")
     name = tables.Column()
@@ -57,6 +61,47 @@ class BalanceTable(tables.Table):
         order_by = "sku"
         attrs = {"id": "balance", "class": "balance"}
         empty_text = "No products match."
+
+    def rows_html(self):
+        """One row per product: the same cells as the columns above, in their order."""
+        product_url = detail_url_maker("warehouse:product_detail")
+        devices_url = reverse("devices:device_list")
+
+        def row(p):
+            sku = escape(p.sku)
+            badges = ""
+            if not p.active:
+                badges += ' <span class="badge">inactive</span>'
+            if p.below_minimum:
+                badges += ' <span class="badge danger">below minimum</span>'
+            figures = "".join(
+                f'<td class="num">{fmt(value)}</td>'
+                for value in (
+                    p.ownership,
+                    p.in_hand,
+                    p.reserved,
+                    p.available,
+                    p.dispatched,
+                    p.rented,
+                )
+            )
+            devices = (
+                f'<a href="{devices_url}?product={escape(quote(p.sku, safe=""))}"'
+                ' hx-boost="false">View devices</a>'
+                if p.traceable
+                else ""
+            )
+            return (
+                f'<tr data-sku="{sku}">\n'
+                f'<td><a hx-boost="false" href="{product_url(p.pk)}">{sku}</a></td>\n'
+                f"<td>{escape(p.name)}{badges}</td>\n"
+                f"<td>{'Traceable' if p.traceable else '—'}</td>\n"
+                f"{figures}\n"
+                f'<td class="num">{money(p.average_cost)}</td>\n'
+                f"<td>{devices}</td>\n</tr>"
+            )
+
+        return table_rows_html(self, row)
 
 
 class ProductTable(tables.Table):

@@ -6,6 +6,7 @@ registration), so every page reads devices, history and ledger that agree.
 
 import re
 from decimal import Decimal
+from html import unescape as html_text
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -185,6 +186,26 @@ def test_list_shows_every_device_whoever_owns_it(staff_client, router, storage, 
     assertContains(response, "4 devices.")
     r1 = Device.objects.get(product=router, serial="R-1")
     assertContains(response, f'<a hx-boost="false" href="{r1.get_absolute_url()}">R-1</a>')
+
+
+def test_list_escapes_what_users_typed(staff_client, storage):
+    """A party's or product's name with markup in it is shown as text, never as HTML."""
+    phone = ProductFactory(sku="PHN-<1>", name="Phone", traceable=True)
+    owner = PartyFactory(name='<script>alert("x")</script> & Co', kind=Party.Kind.CONTACT)
+    services.device_register_own(
+        actor=None, product=phone, serial="P-9", party=owner, electronic_id="<i>IMEI</i>"
+    )
+
+    response = staff_client.get(reverse("devices:device_list"))
+
+    html = response.content.decode()
+    assert "<script>alert" not in html
+    assert "<i>IMEI" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in html
+    row = device_row(response, "P-9")
+    assert html_text(row["owner"]) == '<script>alert("x")</script> & Co'
+    assert html_text(row["product"]) == "PHN-<1>"
+    assert html_text(row["electronic_id"]) == "<i>IMEI</i>"
 
 
 def test_list_shows_status_spot_and_reservation(staff_client, device):

@@ -7,6 +7,7 @@ and a balance that agree.
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from html import unescape as html_text
 
 import pytest
 from django.contrib.auth.models import Group
@@ -152,6 +153,20 @@ def test_balance_shows_each_product_with_its_columns(staff_client, cable, router
     assert row["average_cost"] == "2.50"
     assert balance_row(response, "RTR-1")["traceable"] == "Traceable"
     assertContains(response, "2 products across all warehouses.")
+
+
+def test_balance_escapes_product_names(staff_client, storage):
+    """A product name with markup in it is shown as text; its devices link stays one link."""
+    product = ProductFactory(sku="A&B<1>", name="<b>Bold</b> & Co", traceable=True)
+
+    response = staff_client.get(reverse("warehouse:balance"))
+
+    html = response.content.decode()
+    assert "<b>Bold" not in html
+    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co" in html
+    assert html_text(balance_row(response, "A&amp;B&lt;1&gt;")["name"]) == "<b>Bold</b> & Co"
+    assert f'href="{product.get_absolute_url()}">A&amp;B&lt;1&gt;</a>' in html
+    assert "?product=A%26B%3C1%3E" in html
 
 
 def test_balance_labels_the_warehouse_filter(staff_client, cable):
