@@ -18,6 +18,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "django_htmx",
     "template_partials",
     "django_tables2",
@@ -41,6 +42,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "inventory_site.urls"
+# Widgets render with the project's templates: templates/django/forms/ overrides
+# Django's select (options written in place, not included one by one).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "inventory_site.wsgi.application"
 
 TEMPLATES = [
