@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from django.db.models import (
@@ -51,6 +52,13 @@ def stock_balance_list(*, warehouse: Warehouse | None = None) -> QuerySet[Produc
     costs what its rows cost; across warehouses the rows are summed.
     Columns: in_hand, reserved, available, dispatched, rented, ownership, average_cost.
     """
+    # Resolving a dozen annotations costs a page more Python than its SQL: the
+    # query is built once per warehouse and each call gets its own copy.
+    return _stock_balance_query(None if warehouse is None else warehouse.pk).all()
+
+
+@functools.lru_cache(maxsize=64)
+def _stock_balance_query(warehouse: int | None) -> QuerySet[Product]:
     products = Product.objects.all()
     if warehouse is not None:
         products = products.annotate(
@@ -251,7 +259,13 @@ def low_stock_list(*, warehouse: Warehouse | None = None):
 
 def low_stock_count() -> int:
     """How many product × warehouse pairs are below their minimum (the navigation badge)."""
-    return low_stock_list().count()
+    return _low_stock_query().count()  # counts on a copy of the cached query
+
+
+@functools.lru_cache(maxsize=1)
+def _low_stock_query():
+    # Every page runs this count: its query is built once per process.
+    return low_stock_list().order_by()
 
 
 # --------------------------------------------------------------------------- incoming and FIFO
