@@ -154,6 +154,9 @@ def test_the_bench_runs_end_to_end_and_reports_every_row(tmp_path):
     assert "import opening_stock" in text or "import: not available" in text
     rows = {row["key"]: row for row in json.loads(path.read_text())["rows"]}
     assert rows["reservations_oversold"]["figure"] == "0 / 0"
+    # The reservation statement alone is measured for the note, and cleaned up after.
+    assert rows["reservations_rate"]["detail"]["floor_orders_per_s"] > 0
+    assert not Reservation.objects.filter(document_type="bench").exists()
     assert rows["balance_queries"]["met"] is True
     assert {
         "seed_build",
