@@ -318,14 +318,7 @@ def stock_adjust(**kwargs):
 
 
 def _devices_at(product, location, serials, quantity) -> list[Device]:
-    serials = _clean(serials)
-    if not serials:
-        raise InvalidSerials(f"{product.sku} is traceable: give the serial numbers.")
-    if quantity is not None and quantity != len(serials):
-        raise InvalidSerials(f"{quantity} units but {len(serials)} serial numbers.")
-    repeated = sorted({s for s in serials if serials.count(s) > 1})
-    if repeated:
-        raise InvalidSerials(f"Serial numbers given twice: {', '.join(repeated)}.")
+    serials = stock.serials_given(product, serials, quantity)
     devices = {
         d.serial: d
         for d in Device.objects.filter(product=product, serial__in=serials).select_related(

@@ -860,21 +860,26 @@ def _units(product: Product, quantity, serials: Sequence[str]):
             raise InvalidSerials(f"{product.sku} is not traceable: it takes no serial numbers.")
         _quantity_check(product, quantity)
         return [("", quantity)]
+    return [(serial, Decimal(1)) for serial in serials_given(product, serials, quantity)]
+
+
+def serials_given(product: Product, serials: Sequence[str], quantity=None) -> list[str]:
+    """The serial numbers given for units of a traceable product, stripped and checked.
+
+    At least one, none twice, and as many as `quantity` when one is given.
+    Every service taking a list of serials (stock, devices) checks it here.
+    """
     cleaned = [s.strip() for s in serials if s and s.strip()]
     if not cleaned:
         raise InvalidSerials(f"{product.sku} is traceable: give one serial number per unit.")
-    seen, repeated = set(), []
-    for serial in cleaned:
-        if serial in seen:
-            repeated.append(serial)
-        seen.add(serial)
+    repeated = sorted(serial for serial, n in Counter(cleaned).items() if n > 1)
     if repeated:
-        raise InvalidSerials(f"Serial numbers given twice: {', '.join(sorted(set(repeated)))}.")
+        raise InvalidSerials(f"Serial numbers given twice: {', '.join(repeated)}.")
     if quantity is not None and quantity != len(cleaned):
         raise InvalidSerials(
             f"{fmt(quantity)} units of {product.sku} but {len(cleaned)} serial numbers."
         )
-    return [(serial, Decimal(1)) for serial in cleaned]
+    return cleaned
 
 
 def actor_recorded(actor):

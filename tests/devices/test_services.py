@@ -293,9 +293,9 @@ def test_devices_move_between_warehouses(w):
     [
         (["A", "X"], None, InvalidSerials, "MOD-1 has no device X"),
         (["A", "C"], None, InvalidSerials, "Not in main/STOCK: C"),
-        ([], None, InvalidSerials, "give the serial numbers"),
+        ([], None, InvalidSerials, "give one serial number per unit"),
         (["A", "A"], None, InvalidSerials, "given twice: A"),
-        (["A", "B"], 3, InvalidSerials, "3 units but 2 serial numbers"),
+        (["A", "B"], 3, InvalidSerials, "3 units of MOD-1 but 2 serial numbers"),
     ],
 )
 def test_a_device_move_naming_wrong_serials_is_refused(
