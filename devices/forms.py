@@ -68,6 +68,18 @@ class DeviceMoveForm(DeviceForm):
         self.fields["location"].restrict(real_locations(), kinds=Location.REAL_KINDS)
 
 
+class DeviceFoundForm(DeviceForm):
+    """A written-off device that turned up: where it is put back, and how it was found."""
+
+    location = LocationCodeField(label="Put back in")
+    reason = forms.CharField(max_length=255, help_text="Where and how it turned up.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kinds = (Location.Kind.STORAGE, Location.Kind.QUARANTINE)
+        self.fields["location"].restrict(real_locations(kinds=kinds), kinds=kinds)
+
+
 class DeviceTransferForm(DeviceForm):
     party = PartyNameField(
         queryset=None,

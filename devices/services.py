@@ -45,6 +45,7 @@ _LEDGER_ACTION = {
     "return_rental": Action.RETURN_RENTAL,
     "return": Action.RETURN,
     "write_off": Action.REMOVE,
+    "found": Action.ADJUST_UP,
 }
 # Where the transition takes the device: a virtual location of its warehouse.
 _VIRTUAL_TARGET = {
@@ -193,7 +194,14 @@ def _serials_check_unknown(product: Product, serials: Sequence[str], *, line=Non
             line=line,
         )
     listed = ", ".join(f"{s} ({State(state).label})" for s, state in sorted(known.items()))
-    raise DuplicateSerial(f"{product.sku} already has these serial numbers: {listed}.", line=line)
+    hint = ""
+    if State.WRITTEN_OFF in known.values():
+        hint = (
+            " A written-off device that turns up again comes back with “Found again” on its page."
+        )
+    raise DuplicateSerial(
+        f"{product.sku} already has these serial numbers: {listed}.{hint}", line=line
+    )
 
 
 # --------------------------------------------------------------------------- warehouse pages
@@ -407,11 +415,17 @@ def device_transition(
         )
     movement = None
     if destination is not None and destination.pk != device.location_id:
+        source = device.location
+        if action == "found":
+            # Back from the losses of the warehouse it turns up in, at the average cost.
+            source = stock.virtual_location(
+                warehouse=destination.warehouse_id, kind=Kind.ADJUSTMENT
+            )
         movement = stock.movements_book(
             specs=[
                 stock.MovementSpec(
                     product=device.product,
-                    source=device.location,
+                    source=source,
                     destination=destination,
                     quantity=Decimal(1),
                     action=_ledger_action(action, device.location, destination),
@@ -478,7 +492,7 @@ def _destination(device: Device, action: str, location: Location | None, last) -
         if location.pk == device.location_id:
             raise InvalidDeviceLocation(f"{device} is already in {location}.")
         return location
-    if action in ("return_rental", "return"):
+    if action in ("return_rental", "return", "found"):
         if location is None or location.kind not in (Kind.STORAGE, Kind.QUARANTINE):
             raise InvalidDeviceLocation("Choose the storage or quarantine it comes back to.")
         return location

@@ -37,12 +37,14 @@ TRANSITIONS: dict[str, Transition] = {
     "transfer": _t("transfer ownership", {State.SOLD, State.OWN}, SAME, "party"),
     "register_own": _t("register own device", {None, State.OWN}, State.OWN, "party"),
     "write_off": _t("write off", {*AVAILABLE, State.BLOCKED}, State.WRITTEN_OFF, "none"),
+    # Lost, then found: back into stock in the state it was written off from.
+    "found": _t("found again", {State.WRITTEN_OFF}, PREVIOUS),
     # Changing place inside the warehouse (move, isolate, put away).
     "move": _t("move", {*AVAILABLE, State.BLOCKED}, SAME),
 }
 
 # Actions a person starts from the device page (billing drives the others).
-PAGE_ACTIONS = ("block", "unblock", "move", "write_off", "transfer")
+PAGE_ACTIONS = ("block", "unblock", "move", "write_off", "found", "transfer")
 
 
 def allowed_actions(state) -> list[str]:

@@ -30,6 +30,7 @@ urlpatterns = [
     path("devices/<int:pk>/unblock/", views.device_unblock, name="device_unblock"),
     path("devices/<int:pk>/move/", views.device_move, name="device_move"),
     path("devices/<int:pk>/write-off/", views.device_write_off, name="device_write_off"),
+    path("devices/<int:pk>/found/", views.device_found, name="device_found"),
     path("devices/<int:pk>/transfer/", views.device_transfer, name="device_transfer"),
     path("devices/<int:pk>/status/", views.device_status, name="device_status"),
     path("devices/<int:pk>/details/", views.device_details, name="device_details"),

@@ -23,6 +23,7 @@ from .forms import (
     DeviceBlockForm,
     DeviceDetailsForm,
     DeviceDisassembleForm,
+    DeviceFoundForm,
     DeviceMoveForm,
     DeviceReasonForm,
     DeviceRegisterOwnForm,
@@ -41,6 +42,7 @@ ACTION_PERMISSION = {
     "unblock": "devices.change_device",
     "move": "devices.change_device",
     "write_off": "devices.change_device",
+    "found": "devices.change_device",
     "transfer": "devices.add_device",
 }
 ACTION_URL = {
@@ -48,6 +50,7 @@ ACTION_URL = {
     "unblock": "devices:device_unblock",
     "move": "devices:device_move",
     "write_off": "devices:device_write_off",
+    "found": "devices:device_found",
     "transfer": "devices:device_transfer",
 }
 # History labels of the events that are not transitions.
@@ -311,6 +314,20 @@ def device_write_off(request, pk):
         title="Write off",
         submit="Write off",
         done=lambda d: f"Wrote off {d}.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(ACTION_PERMISSION["found"], raise_exception=True)
+def device_found(request, pk):
+    return _transition_dialog(
+        request,
+        pk,
+        action="found",
+        form_class=DeviceFoundForm,
+        title="Found again",
+        submit="Bring back",
+        done=lambda d: f"{d} is back in {d.location}, {d.get_state_display()}.",
     )
 
 

@@ -437,6 +437,91 @@ def test_removing_devices_writes_them_off(w):
     assert balance(w.modem, w.warehouse).in_hand == 1
 
 
+def test_a_written_off_device_found_again_comes_back_as_it_was(w):
+    """Lost, then found: the device returns to the chosen storage in the state it was
+    written off from, owned by the business, booked as an adjustment up at the average cost."""
+    devices_in(w.stock, w.modem, "A", "B", unit_cost="12.00")
+    services.stock_remove(
+        actor=w.actor, product=w.modem, location=w.stock, serials=["A"], reason="lost"
+    )
+
+    device = transition(
+        Device.objects.get(serial="A"), "found", location=w.shelf, reason="behind rack 4"
+    )
+
+    assert (device.state, device.location, device.owner) == (S.NEW, w.shelf, None)
+    movement = device.last_event.movement
+    assert (movement.action, movement.source, movement.destination, movement.serial) == (
+        Action.ADJUST_UP,
+        w.virtual(Kind.ADJUSTMENT),
+        w.shelf,
+        "A",
+    )
+    assert movement.unit_cost == D("12.00")
+    assert device.events.first().reason == "behind rack 4"
+    assert balance(w.modem, w.warehouse).in_storage == 2
+    ledger = ledger_balances()
+    assert ledger[(w.modem.pk, w.shelf.pk)] == position_of(w.modem, w.shelf) == 1
+    assert (
+        ledger[(w.modem.pk, w.virtual(Kind.ADJUSTMENT).pk)] == 0
+    )  # out when lost, back when found
+
+
+def test_a_device_written_off_while_blocked_is_found_blocked(w):
+    """Found again restores the state before the write-off: a blocked device stays blocked,
+    and counts as blocked in its warehouse again."""
+    device = transition(device_in_state(w, S.NEW), "block", reason="dent")
+    transition(device, "write_off", reason="lost in transit")
+
+    device = transition(device, "found", location=w.stock, reason="returned by courier")
+
+    assert device.state == S.BLOCKED
+    row = balance(w.modem, w.warehouse)
+    assert (row.in_storage, row.blocked, row.available) == (1, 1, 0)
+
+
+def test_a_device_found_in_another_warehouse_comes_from_that_warehouse_s_losses(w):
+    """A device written off in one warehouse and found in another enters the second one's
+    stock, from its own adjustment location."""
+    north = WarehouseFactory(code="north")
+    device = transition(device_in_state(w, S.NEW), "write_off", reason="lost")
+
+    device = transition(device, "found", location=storage_of(north), reason="turned up north")
+
+    assert device.location == storage_of(north)
+    assert device.last_event.movement.source == virtual_location(
+        warehouse=north.pk, kind=Kind.ADJUSTMENT
+    )
+    assert (balance(w.modem, w.warehouse).in_hand, balance(w.modem, north).in_hand) == (0, 1)
+
+
+@pytest.mark.parametrize("where", ["incoming", "none"])
+def test_a_found_device_goes_to_storage_or_quarantine_only(w, unchanged, where):
+    """Found again needs a storage or quarantine to put the device in; nothing changes else."""
+    device = transition(device_in_state(w, S.NEW), "write_off", reason="lost")
+    unchanged()
+    location = w.incoming if where == "incoming" else None
+
+    with pytest.raises(InvalidDeviceLocation, match="Choose the storage or quarantine"):
+        transition(device, "found", location=location, reason="found")
+
+
+def test_only_a_written_off_device_can_be_found_again(w):
+    device = device_in_state(w, S.NEW)
+
+    with pytest.raises(IllegalTransition, match="is New: “found again” is not allowed"):
+        transition(device, "found", location=w.shelf, reason="found")
+
+
+def test_stock_in_of_a_written_off_serial_points_to_found_again(w):
+    """A written-off serial cannot be booked in as new stock; the refusal says how it comes back."""
+    device_in_state(w, S.NEW, serial="A")
+    transition(Device.objects.get(serial="A"), "write_off", reason="lost")
+
+    with pytest.raises(DuplicateSerial, match="A \\(Written off\\).*“Found again” on its page"):
+        devices_in(w.stock, w.modem, "A")
+
+
 @pytest.mark.parametrize(
     ("serials", "reason", "error", "message"),
     [

@@ -58,6 +58,7 @@ ALLOWED = {
     (S.NEW, "write_off"): (S.WRITTEN_OFF, Kind.ADJUSTMENT, None, None),
     (S.USED, "write_off"): (S.WRITTEN_OFF, Kind.ADJUSTMENT, None, None),
     (S.BLOCKED, "write_off"): (S.WRITTEN_OFF, Kind.ADJUSTMENT, None, None),
+    (S.WRITTEN_OFF, "found"): (S.NEW, SHELF, None, None),  # it was New when written off
     (S.NEW, "move"): (S.NEW, SHELF, None, None),
     (S.USED, "move"): (S.USED, SHELF, None, None),
     (S.BLOCKED, "move"): (S.BLOCKED, SHELF, None, None),
@@ -98,7 +99,7 @@ def place(w: World, device_before: Device, spec):
 
 def test_the_table_has_the_designed_actions():
     """The transition table names exactly the actions of DESIGN.md (and moves inside the
-    warehouse); a new action must be added to this test's table too."""
+    warehouse, and found again); a new action must be added to this test's table too."""
     assert set(TRANSITIONS) == {action for _, action in ALLOWED} | CREATING
 
 

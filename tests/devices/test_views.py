@@ -623,6 +623,42 @@ def test_write_off_without_a_reason_is_refused_in_the_form(staff_client, device)
     assert unchanged(device) == before
 
 
+def test_a_written_off_device_found_again_is_put_back_from_its_page(staff_client, device, shelf):
+    """The page of a written-off device offers "Found again"; the dialog takes the location
+    by code and a reason, and the device is back in stock, New as before."""
+    services.device_transition(device=device, action="write_off", actor=None, reason="lost")
+    page = staff_client.get(device.get_absolute_url())
+    url = reverse("devices:device_found", args=[device.pk])
+    assertContains(page, f'hx-get="{url}"')
+    assertNotContains(page, reverse("devices:device_write_off", args=[device.pk]))
+
+    response = staff_client.post(
+        url, {"location": "A-01", "reason": "Behind the rack"}, headers=HTMX
+    )
+
+    assert response["HX-Redirect"] == device.get_absolute_url()
+    found = fresh(device)
+    assert (found.state, found.location) == (State.NEW, shelf)
+    assert "Behind the rack" in text_of(staff_client.get(device.get_absolute_url()))
+
+
+def test_found_again_refuses_an_incoming_location_in_the_form(staff_client, device):
+    """Incoming locations receive deliveries only: the field says so and nothing changes."""
+    services.device_transition(device=device, action="write_off", actor=None, reason="lost")
+    LocationFactory(warehouse=device.location.warehouse, code="DOCK", kind=Location.Kind.INCOMING)
+    before = unchanged(device)
+
+    response = staff_client.post(
+        reverse("devices:device_found", args=[device.pk]),
+        {"location": "DOCK", "reason": "found"},
+        headers=HTMX,
+    )
+
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert unchanged(device) == before
+
+
 def test_transfer_moves_ownership_to_a_contact_typed_by_name(clerk_client, sold, contact, merchant):
     """Ownership passes to another contact; the field suggests contacts only."""
     bob = PartyFactory(name="Bob Example")
@@ -1186,6 +1222,7 @@ def test_billing_clerk_reads_devices_but_may_not_handle_them(clerk_client, devic
         ("device_move", {"location": str(shelf)}),
         ("device_unblock", {"reason": "x"}),
         ("device_write_off", {"reason": "x"}),
+        ("device_found", {"location": "A-01", "reason": "x"}),
         ("device_status", {}),
         ("device_details", {}),
         ("device_assemble", {}),
