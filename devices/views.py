@@ -3,14 +3,13 @@
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.decorators import permission_required
-from django.db import transaction
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from warehouse.exceptions import WarehouseError, fmt
 from warehouse.models import Product
-from warehouse.web import PER_PAGE_CHOICES, paginate_uncounted
+from warehouse.web import PER_PAGE_CHOICES, model_form_page, paginate_uncounted
 from warehouse.web import done as _done
 from warehouse.web import partial_template as _partial
 
@@ -497,7 +496,7 @@ def status_list(request):
 def status_create(request):
     initial = {"state": request.GET.get("state")} if request.GET.get("state") in State else {}
     form = DeviceStatusForm(request.POST or None, initial=initial)
-    return _model_form(request, form, "New device status", reverse("devices:status_list"))
+    return _status_form(request, form, "New device status")
 
 
 @require_http_methods(["GET", "POST"])
@@ -505,7 +504,12 @@ def status_create(request):
 def status_edit(request, pk):
     status = get_object_or_404(DeviceStatus, pk=pk)
     form = DeviceStatusForm(request.POST or None, instance=status)
-    return _model_form(request, form, f"Edit {status}", reverse("devices:status_list"))
+    return _status_form(request, form, f"Edit {status}")
+
+
+def _status_form(request, form, title):
+    back = reverse("devices:status_list")
+    return model_form_page(request, form, title=title, nav="devices", back=back, saved_url=back)
 
 
 # --------------------------------------------------------------------------- characteristics
@@ -528,8 +532,7 @@ def characteristic_list(request, product_pk):
 def characteristic_create(request, product_pk):
     product = get_object_or_404(Product, pk=product_pk, traceable=True)
     form = CharacteristicForm(request.POST or None, product=product)
-    back = reverse("devices:characteristic_list", args=[product.pk])
-    return _model_form(request, form, f"New characteristic of {product.sku}", back)
+    return _characteristic_form(request, form, f"New characteristic of {product.sku}", product)
 
 
 @require_http_methods(["GET", "POST"])
@@ -540,14 +543,9 @@ def characteristic_edit(request, product_pk, pk):
     )
     product = characteristic.product
     form = CharacteristicForm(request.POST or None, instance=characteristic, product=product)
+    return _characteristic_form(request, form, f"Edit {characteristic}", product)
+
+
+def _characteristic_form(request, form, title, product):
     back = reverse("devices:characteristic_list", args=[product.pk])
-    return _model_form(request, form, f"Edit {characteristic}", back)
-
-
-def _model_form(request, form, title, back):
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            obj = form.save()
-        return _done(request, back, f"Saved {obj}.")
-    context = {"nav": "devices", "form": form, "title": title, "back": back}
-    return render(request, "devices/model_form.html", context)
+    return model_form_page(request, form, title=title, nav="devices", back=back, saved_url=back)

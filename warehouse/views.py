@@ -57,7 +57,7 @@ from .tables import (
     MovementTable,
     ProductTable,
 )
-from .web import PER_PAGE_CHOICES, KeyedPaginator, paginate_uncounted
+from .web import PER_PAGE_CHOICES, KeyedPaginator, model_form_page, paginate_uncounted
 from .web import done as _done
 from .web import partial_template as _partial
 from .web import per_page as _per_page
@@ -761,7 +761,9 @@ def _suggest_text(request) -> str:
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.add_product", raise_exception=True)
 def product_create(request):
-    return _model_form(request, ProductForm(request.POST or None), "New product", "products")
+    form = ProductForm(request.POST or None)
+    back = reverse("warehouse:product_list")
+    return model_form_page(request, form, title="New product", nav="products", back=back)
 
 
 @require_http_methods(["GET", "POST"])
@@ -769,7 +771,8 @@ def product_create(request):
 def product_edit(request, pk):
     product = get_object_or_404(Product, pk=pk)
     form = ProductForm(request.POST or None, instance=product)
-    return _model_form(request, form, f"Edit {product.sku}", "products")
+    back = product.get_absolute_url()
+    return model_form_page(request, form, title=f"Edit {product.sku}", nav="products", back=back)
 
 
 @require_GET
@@ -796,7 +799,7 @@ def location_list(request):
 @permission_required("warehouse.add_location", raise_exception=True)
 def location_create(request):
     form = LocationForm(request.POST or None)
-    return _model_form(request, form, "New location", "locations", "warehouse:location_list")
+    return _location_form(request, form, "New location")
 
 
 @require_http_methods(["GET", "POST"])
@@ -804,14 +807,9 @@ def location_create(request):
 def location_edit(request, pk):
     location = get_object_or_404(Location, pk=pk, kind__in=Location.REAL_KINDS)
     form = LocationForm(request.POST or None, instance=location)
-    return _model_form(request, form, f"Edit {location}", "locations", "warehouse:location_list")
+    return _location_form(request, form, f"Edit {location}")
 
 
-def _model_form(request, form, title, nav, success=None):
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            obj = form.save()
-        url = reverse(success) if success else obj.get_absolute_url()
-        return _done(request, url, f"Saved {obj}.")
-    context = {"nav": nav, "form": form, "title": title}
-    return render(request, "warehouse/model_form.html", context)
+def _location_form(request, form, title):
+    back = reverse("warehouse:location_list")
+    return model_form_page(request, form, title=title, nav="locations", back=back, saved_url=back)

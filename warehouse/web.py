@@ -5,8 +5,9 @@ It lives in the lowest app so devices and billing pages use the same helpers.
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import QuerySet
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -102,3 +103,15 @@ def done(request, url: str, message: str):
     """After a write: the message, then the page at `url` (htmx: a client redirect)."""
     messages.success(request, message)
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def model_form_page(request, form, *, title: str, nav: str, back: str, saved_url=None):
+    """The page creating or editing one record with a model form (products, locations,
+    device statuses, characteristics): saved, it goes to `saved_url`, else to the
+    record's own page, with a message; `back` is where Back and Cancel lead."""
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            obj = form.save()
+        return done(request, saved_url or obj.get_absolute_url(), f"Saved {obj}.")
+    context = {"nav": nav, "form": form, "title": title, "back": back}
+    return render(request, "warehouse/model_form.html", context)

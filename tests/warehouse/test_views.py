@@ -1100,6 +1100,19 @@ def test_product_list_offers_edit_only_to_who_may_edit(staff_user, clerk_user):
     assert product_skus(clerk) == ["CAB-1"]
 
 
+def test_product_and_location_forms_lead_back_where_they_came_from(staff_client, cable):
+    """Each form page has Back and Cancel: to the products list, the product, the locations."""
+    pages = {
+        reverse("warehouse:product_create"): reverse("warehouse:product_list"),
+        reverse("warehouse:product_edit", args=[cable.pk]): cable.get_absolute_url(),
+        reverse("warehouse:location_create"): reverse("warehouse:location_list"),
+    }
+    for page, back in pages.items():
+        html = staff_client.get(page).content.decode()
+        assert f'<a href="{back}">← Back</a>' in html, page
+        assert f'<a class="button" href="{back}">Cancel</a>' in html, page
+
+
 def test_product_create_opens_the_new_product(staff_client, db):
     response = staff_client.post(
         reverse("warehouse:product_create"),
