@@ -1,8 +1,10 @@
-"""Settings shared by development, tests and production."""
+"""Settings shared by development, tests and production.
+
+Importing it starts nothing: each of dev.py, test.py and production.py says
+where its database is (inventory_site/database.py).
+"""
 
 from pathlib import Path
-
-from inventory_site.database import database_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -63,7 +65,6 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_config(base_dir=BASE_DIR, data_dir=".pgdata")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
