@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "warehouse",
     "devices",
     "billing",
+    "inventory_site",  # grants the application role its rights after migrate
 ]
 
 MIDDLEWARE = [
