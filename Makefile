@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Start the application with demo data on http://127.0.0.1:8000
+## (migrate connects as the database owner, the rest as the application role:
+## inventory_site/database.py, README "Database roles")
 run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --if-empty

@@ -1,8 +1,10 @@
-"""Settings shared by development, tests and production."""
+"""Settings shared by development, tests and production.
+
+Importing it starts nothing: each of dev.py, test.py and production.py says
+where its database is (inventory_site/database.py).
+"""
 
 from pathlib import Path
-
-from inventory_site.database import database_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -26,6 +28,7 @@ INSTALLED_APPS = [
     "warehouse",
     "devices",
     "billing",
+    "inventory_site",  # grants the application role its rights after migrate
 ]
 
 MIDDLEWARE = [
@@ -63,7 +66,6 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_config(base_dir=BASE_DIR, data_dir=".pgdata")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

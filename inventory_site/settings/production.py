@@ -2,6 +2,8 @@
 
 import os
 
+from inventory_site.database import database_config, database_role
+
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -10,6 +12,8 @@ ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(","
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]
+# DATABASE_URL (the application role) is required; DATABASE_OWNER_URL for migrate.
+DATABASES = {"default": database_config(role=database_role())}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = True

@@ -965,9 +965,13 @@ class Command(BaseCommand):
         )
 
     def subprocess_env(self, name: str) -> dict:
+        # Both roles' URLs name the bench's database (as its owner): an inherited
+        # DATABASE_OWNER_URL would otherwise send the child's migrate elsewhere.
+        url = self.database_url(name)
         return {
             **os.environ,
-            "DATABASE_URL": self.database_url(name),
+            "DATABASE_URL": url,
+            "DATABASE_OWNER_URL": url,
             "DJANGO_SETTINGS_MODULE": "inventory_site.settings.dev",
         }
 
