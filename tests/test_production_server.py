@@ -78,7 +78,7 @@ class Gunicorn:
 
 @pytest.mark.django_db
 def test_gunicorn_serves_the_login_page_and_static_files_under_production_settings(tmp_path):
-    """Two workers answer the login page with the security headers; whitenoise
+    """Two workers answer the login page with the security and CSP headers; whitenoise
     serves the hashed, gzipped htmx that collectstatic wrote; plain http goes to https."""
     env = production_env(DJANGO_STATIC_ROOT=str(tmp_path / "staticfiles"))
     collected = run(["manage.py", "collectstatic", "--no-input"], env)
@@ -93,6 +93,8 @@ def test_gunicorn_serves_the_login_page_and_static_files_under_production_settin
         status, headers, body = fetch(f"{base}/login/", HTTPS)
         assert status == 200, body
         assert b'name="password"' in body
+        assert "default-src 'self'" in headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
         assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["X-Frame-Options"] == "DENY"
