@@ -1,5 +1,6 @@
 """Settings shared by development, tests and production."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from csp.constants import NONE, SELF
@@ -25,6 +26,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tables2",
     "django_filters",
+    "axes",
     "csp",
     "warehouse",
     "devices",
@@ -44,6 +46,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # The Content-Security-Policy header on every answer (policy below).
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "inventory_site.urls"
@@ -100,6 +104,18 @@ DJANGO_TABLES2_PAGE_RANGE = 8
 INVENTORY_CURRENCY = "EUR"
 
 # --- Trust at the edges: login throttling, CSP, idle sessions -------------------------
+
+# django-axes first: it refuses a locked-out username+address before Django checks
+# the password, and counts every failure.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # one user from one address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "inventory_site.lockout.lockout_page"
 
 # django-csp 4: the pages load only their own scripts, styles and images.
 CONTENT_SECURITY_POLICY = {
