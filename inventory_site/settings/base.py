@@ -1,5 +1,6 @@
 """Settings shared by development, tests and production."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -128,3 +129,8 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     },
 }
+
+# A session ends after this many minutes without a request (each request renews it).
+INVENTORY_SESSION_IDLE_MINUTES = int(os.environ.get("INVENTORY_SESSION_IDLE_MINUTES", "60"))
+SESSION_COOKIE_AGE = INVENTORY_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
