@@ -22,7 +22,7 @@ install: $(STAMP)
 ## inventory_site/database.py, README "Database roles")
 run: install
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py seed_demo --if-empty --demo-users
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 ## Run the whole test suite (installs Debian's chromium for the browser tests)

@@ -4,7 +4,11 @@ Importing it starts nothing: each of dev.py, test.py and production.py says
 where its database is (inventory_site/database.py).
 """
 
+import os
+from datetime import timedelta
 from pathlib import Path
+
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -25,6 +29,8 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tables2",
     "django_filters",
+    "axes",
+    "csp",
     "warehouse",
     "devices",
     "billing",
@@ -42,6 +48,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The Content-Security-Policy header on every answer (policy below).
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "inventory_site.urls"
@@ -95,3 +105,34 @@ DJANGO_TABLES2_PAGE_RANGE = 8
 
 # The one currency the business bills in (documents carry no currency of their own).
 INVENTORY_CURRENCY = "EUR"
+
+# --- Trust at the edges: login throttling, CSP, idle sessions -------------------------
+
+# django-axes first: it refuses a locked-out username+address before Django checks
+# the password, and counts every failure.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # one user from one address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "inventory_site.lockout.lockout_page"
+
+# django-csp 4: the pages load only their own scripts, styles and images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+
+# A session ends after this many minutes without a request (each request renews it).
+INVENTORY_SESSION_IDLE_MINUTES = int(os.environ.get("INVENTORY_SESSION_IDLE_MINUTES", "60"))
+SESSION_COOKIE_AGE = INVENTORY_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True

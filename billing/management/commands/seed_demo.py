@@ -14,6 +14,7 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -28,6 +29,8 @@ from devices.models import Characteristic, Device, DeviceStatus, State
 from warehouse import services
 from warehouse.exceptions import WarehouseError
 from warehouse.models import Location, Party, Product
+
+PRODUCTION_SETTINGS = "inventory_site.settings.production"
 
 DEMO_USERS = [
     # username, password, role (None: superuser)
@@ -77,7 +80,7 @@ SUPPLIERS = ["Nordic Telecom Supply", "Metro Electronics Wholesale", "CableWorld
 
 
 class Command(BaseCommand):
-    help = "Load demo data (warehouses, products, parties, movements) and demo users."
+    help = "Load demo data (warehouses, products, parties, movements), demo users if asked."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -97,18 +100,32 @@ class Command(BaseCommand):
             help="Verify the invariants of the books with SQL (after seeding; alone: the data "
             "as it is). Exit status 1 when one is broken.",
         )
+        parser.add_argument(
+            "--demo-users",
+            action="store_true",
+            help="With the demo data, the logins admin/admin, staff/staff and clerk/clerk "
+            "(development only: refused unless DEBUG). Without it, nobody can log in as the "
+            "users the data is booked by.",
+        )
         # For tests and experiments: L scaled by a factor.
         parser.add_argument("--size-factor", type=float, help=argparse.SUPPRESS)
 
-    def handle(self, *args, if_empty=False, seed=42, scale=None, check=False, **options):
+    def handle(
+        self, *args, if_empty=False, seed=42, scale=None, check=False, demo_users=False, **options
+    ):
         factor = options.get("size_factor")
         if scale is None and factor is None and check:
             self.check_invariants()  # the data as it is: nothing written
             return
-        users = self.users_ensure()
+        self.refuse_outside_development(demo_users)
         if if_empty and Product.objects.exists():
+            # The data is left alone, and so are the users: none created, none changed.
             self.stdout.write("Demo data: the database has products already, left as it is.")
-        elif (scale or "S") == "S" and factor is None:
+            if demo_users:
+                self.credentials_print(self.users_existing())
+            return
+        users = self.users_ensure(passwords=demo_users)
+        if (scale or "S") == "S" and factor is None:
             with transaction.atomic():
                 self.seed(random.Random(seed), users["staff"])
                 self.documents(random.Random(seed), users["clerk"], users["staff"])
@@ -118,6 +135,17 @@ class Command(BaseCommand):
         if check:
             self.check_invariants()
         self.credentials_print(users)
+
+    def refuse_outside_development(self, demo_users):
+        """No demo data under production settings; no known password unless DEBUG."""
+        if settings.SETTINGS_MODULE == PRODUCTION_SETTINGS:
+            raise CommandError(
+                "seed_demo writes demo data and its users: refused under production settings."
+            )
+        if demo_users and not settings.DEBUG:
+            raise CommandError(
+                "--demo-users gives known passwords: for development (DEBUG) only, refused here."
+            )
 
     def seed_scale(self, scale, factor, seed, users):
         """M, L (or L scaled by --size-factor): the bulk generator, into an empty database."""
@@ -160,13 +188,23 @@ class Command(BaseCommand):
             raise CommandError(f"{broken} invariant(s) broken.")
         self.stdout.write(self.style.SUCCESS(f"Every invariant holds ({elapsed:.1f} s)."))
 
-    def users_ensure(self):
+    def users_ensure(self, *, passwords=False):
+        """The users the demo data is booked by; with `passwords`, the demo logins.
+
+        Without `passwords` nobody can log in as them (an unusable password); the
+        bench still acts as the superuser. Known passwords need DEBUG besides. A
+        user that exists already is left as it is.
+        """
         User = get_user_model()
+        known = passwords and settings.DEBUG
         users = {}
         for username, password, role in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username)
             if created:
-                user.set_password(password)
+                if known:
+                    user.set_password(password)
+                else:
+                    user.set_unusable_password()
                 user.is_superuser = user.is_staff = role is None
                 user.save()
                 if role:
@@ -174,10 +212,14 @@ class Command(BaseCommand):
             users[username] = user
         return users
 
+    def users_existing(self):
+        names = [username for username, _, _ in DEMO_USERS]
+        return {user.username: user for user in get_user_model().objects.filter(username__in=names)}
+
     def credentials_print(self, users):
         lines = []
         for username, password, role in DEMO_USERS:
-            if users[username].check_password(password):
+            if username in users and users[username].check_password(password):
                 lines.append(f"  {username} / {password}   ({role or 'superuser'})")
         if lines:
             self.stdout.write("Log in at http://127.0.0.1:8000 with:\n" + "\n".join(lines))
