@@ -1,9 +1,10 @@
-"""Admin for superusers: documents are read and annotated here; they change through services.
+"""Admin for superusers: documents are viewed and searched here; they change through services.
 
-Number and status (and the dates of each step) are read-only: they move only
-with the services that reserve, release and book stock. Lines stay editable
-while their document is a draft, read-only afterwards. Documents are neither
-added nor deleted here: numbers have no gaps, and a document is cancelled.
+Orders, invoices, credit notes, their lines, rentals and the numbering are
+read-only: every step of a document (a line added, a confirmation, a posting)
+happens on the billing pages, through the services that check its rules,
+reserve and book stock. Nothing is added or deleted here either: numbers have
+no gaps, and a document is cancelled.
 """
 
 from django.contrib import admin
@@ -21,27 +22,24 @@ from .models import (
     Rental,
 )
 
-DRAFT = "draft"
-
-
-def _draft(obj) -> bool:
-    return obj is not None and obj.status == DRAFT
-
 
 class LineInline(admin.TabularInline):
-    """Lines of a document: editable while it is a draft."""
+    """Lines of a document: shown, never edited (the document's page adds and removes them)."""
 
     extra = 0
-    raw_id_fields = ["product", "device"]
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None):
-        return _draft(obj) and super().has_add_permission(request, obj)
+        return False
 
     def has_change_permission(self, request, obj=None):
-        return _draft(obj) and super().has_change_permission(request, obj)
+        return False
 
     def has_delete_permission(self, request, obj=None):
-        return _draft(obj) and super().has_delete_permission(request, obj)
+        return False
 
 
 class OrderLineInline(LineInline):
@@ -52,38 +50,24 @@ class OrderLineInline(LineInline):
 class InvoiceLineInline(LineInline):
     model = InvoiceLine
     fields = ["position", "product", "quantity", "unit_price", "device", "unit_cost"]
-    readonly_fields = ["unit_cost"]
 
 
 class CreditNoteLineInline(LineInline):
     model = CreditNoteLine
     fields = ["invoice_line", "quantity", "device"]
-    raw_id_fields = ["invoice_line", "device"]
 
 
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(ReadOnlyAdmin):
     search_fields = ["number", "party__name"]
     list_select_related = ["party", "warehouse"]
     date_hierarchy = "created_at"
-    readonly = ["number", "status", "created_at", "created_by"]
-    draft_only = ["party", "warehouse"]  # what the stock already held depends on
-
-    def get_readonly_fields(self, request, obj=None):
-        fields = self.readonly + self.steps
-        return fields if _draft(obj) else fields + self.draft_only
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    show_full_result_count = False
 
 
 @admin.register(Order)
 class OrderAdmin(DocumentAdmin):
     list_display = ["number", "party", "warehouse", "status", "created_at"]
     list_filter = ["status", "warehouse"]
-    steps = ["confirmed_at", "dispatched_at", "completed_at", "cancelled_at"]
     inlines = [OrderLineInline]
 
 
@@ -92,19 +76,15 @@ class InvoiceAdmin(DocumentAdmin):
     list_display = ["number", "party", "warehouse", "status", "order", "created_at"]
     list_filter = ["status", "warehouse"]
     list_select_related = ["party", "warehouse", "order"]
-    steps = ["order", "issued_at", "posted_at", "cancelled_at"]
     inlines = [InvoiceLineInline]
 
 
 @admin.register(CreditNote)
 class CreditNoteAdmin(DocumentAdmin):
-    list_display = ["number", "party", "invoice", "status", "created_at"]
+    list_display = ["number", "party", "invoice", "status", "return_location", "created_at"]
     list_filter = ["status", "warehouse"]
-    list_select_related = ["party", "warehouse", "invoice"]
+    list_select_related = ["party", "warehouse", "invoice", "return_location__warehouse"]
     search_fields = ["number", "party__name", "invoice__number"]
-    readonly = DocumentAdmin.readonly + ["party", "warehouse"]  # the invoice's
-    steps = ["invoice", "posted_at"]
-    draft_only = ["return_location"]
     inlines = [CreditNoteLineInline]
 
 

@@ -427,6 +427,8 @@ def creditnote_post(*, credit_note: CreditNote, actor, now: dt.datetime | None =
     invoice = _locked(Invoice, credit_note.invoice)
     _credits_within_sold(invoice)
     location = credit_note.return_location
+    # Checked again: the draft's location may have been changed since it was made.
+    _return_location_check(location, invoice, document=credit_note)
     sold = stock.virtual_location(warehouse=invoice.warehouse, kind=Kind.SOLD)
     lines = credit_note.lines.select_related("invoice_line__product", "device").order_by(
         "invoice_line__product_id", "id"
@@ -513,11 +515,17 @@ def _credits_within_sold(invoice: Invoice) -> None:
             raise InvalidLine(f"Already credited: {', '.join(repeated)}.")
 
 
-def _return_location_check(location: Location, invoice: Invoice) -> None:
+def _return_location_check(location: Location, invoice: Invoice, document=None) -> None:
+    """Returns go into a storage (or quarantine) location of the invoice's warehouse."""
     if location.kind not in (Kind.STORAGE, Kind.QUARANTINE):
-        raise InvalidLine(f"Returns go to storage or quarantine, not to {location}.")
-    if location.warehouse_id != invoice.warehouse_id:
-        raise InvalidLine(f"Returns of {invoice} go back to {invoice.warehouse}.")
+        raise InvalidLine(
+            f"Returns go to storage or quarantine, not to {location}.", "return_location"
+        )
+    warehouses = {invoice.warehouse_id, document.warehouse_id if document else invoice.warehouse_id}
+    if warehouses != {location.warehouse_id}:
+        raise InvalidLine(
+            f"Returns of {invoice} go back to {invoice.warehouse}.", "return_location"
+        )
 
 
 # --------------------------------------------------------------------------- rentals

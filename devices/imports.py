@@ -45,6 +45,8 @@ IMPORTED_STATES = (
     State.SOLD,
     State.OWN,
 )
+# A written-off device is read (the devices export lists it) but never created by an import.
+READ_STATES = (*IMPORTED_STATES, State.WRITTEN_OFF)
 IN_HOUSE = (State.NEW, State.USED, State.BLOCKED)
 HELD = (State.DISPATCHED, State.RENTED)
 # The virtual location a device in each state is booked into.
@@ -52,6 +54,7 @@ VIRTUAL_PLACE = {
     State.DISPATCHED: Kind.DISPATCHED,
     State.RENTED: Kind.RENTED,
     State.SOLD: Kind.SOLD,
+    State.WRITTEN_OFF: Kind.ADJUSTMENT,
 }
 REASON = "Device import"
 _A_DEVICE = {
@@ -62,6 +65,7 @@ _A_DEVICE = {
     State.RENTED: "a rented device",
     State.SOLD: "a sold device",
     State.OWN: "an own device",
+    State.WRITTEN_OFF: "a written-off device",
 }
 
 
@@ -103,6 +107,7 @@ class DeviceImporter(RowImporter):
         Column("status"),
         Column("unit_cost"),
     )
+    export_only = ("spot", "reserved_by", "updated_at")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -113,7 +118,7 @@ class DeviceImporter(RowImporter):
     def row_clean(self, row, cells, problems):
         before = len(problems)
         c = self.cell
-        states = [(s.value, s.label) for s in IMPORTED_STATES]
+        states = [(s.value, s.label) for s in READ_STATES]
         values = {
             "serial": c(cells, "serial", problems, row, _text(128), required=True),
             "sku": c(cells, "sku", problems, row, _text(64), required=True),
@@ -151,6 +156,8 @@ class DeviceImporter(RowImporter):
             needed, empty = ["warehouse", "holder"], ["owner", "location"]
         elif state == State.SOLD:
             needed, empty = ["owner", "warehouse"], ["holder", "location"]
+        elif state == State.WRITTEN_OFF:
+            needed, empty = ["warehouse"], ["owner", "holder", "location"]
         elif state == State.OWN:
             needed, empty = ["owner"], ["holder", "warehouse", "location", "unit_cost"]
         why = {
@@ -234,6 +241,14 @@ class DeviceImporter(RowImporter):
                 problems.add(
                     record.row, "electronic_id", f"{eid} is the electronic id of another device."
                 )
+            if existing is None and state == State.WRITTEN_OFF:
+                problems.add(
+                    record.row,
+                    "state",
+                    f"no device {product.sku} #{v['serial']} to leave written off: an import "
+                    "creates new, used, blocked, dispatched, rented, sold or own devices.",
+                )
+                continue
             if existing is None:
                 plan.create.append(
                     NewDevice(

@@ -142,6 +142,8 @@ class Device(models.Model):
         ordering = ["product__sku", "serial"]
         constraints = [
             models.UniqueConstraint(fields=["product", "serial"], name="device_serial_unique"),
+            # Target of the document lines' (device, product) foreign keys.
+            models.UniqueConstraint(fields=["id", "product"], name="device_id_product_unique"),
             models.UniqueConstraint(
                 fields=["electronic_id"],
                 condition=~Q(electronic_id=""),

@@ -1,9 +1,28 @@
-"""Admin for superusers: reference data editable; ledger and balances read-only."""
+"""Admin for superusers: reference data editable; what a service writes is read-only.
+
+The ledger, its projections (positions, balances), reservations, incoming
+packages and FIFO layers are written by the services only: shown and searched
+here, never added, changed or deleted. Locations follow the location form's
+rules (virtual ones are read-only, real ones stay real, a booked one keeps its kind).
+"""
 
 from django.contrib import admin
 
 from . import services
-from .models import Location, Movement, Party, Product, StockPosition, Warehouse, WarehouseStock
+from .forms import LocationForm
+from .models import (
+    CostLayer,
+    IncomingPackage,
+    LayerConsumption,
+    Location,
+    Movement,
+    Party,
+    Product,
+    Reservation,
+    StockPosition,
+    Warehouse,
+    WarehouseStock,
+)
 
 
 @admin.register(Product)
@@ -27,12 +46,15 @@ class PartyAdmin(admin.ModelAdmin):
 
 
 class LocationInline(admin.TabularInline):
+    """A warehouse's real locations (its virtual ones are made by the services)."""
+
     model = Location
+    form = LocationForm
     extra = 0
     fields = ["code", "name", "kind", "active"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return ["kind"] if obj is not None else []
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(kind__in=Location.REAL_KINDS)
 
 
 @admin.register(Warehouse)
@@ -48,6 +70,9 @@ class WarehouseAdmin(admin.ModelAdmin):
 
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
+    """Real locations through the location form; virtual ones are shown, never changed."""
+
+    form = LocationForm
     list_display = ["__str__", "name", "kind", "warehouse", "active"]
     list_filter = ["warehouse", "kind", "active"]
     search_fields = ["code", "name"]
@@ -58,9 +83,19 @@ class LocationAdmin(admin.ModelAdmin):
             return ["kind", "warehouse"]
         return []
 
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not obj.is_real:
+            return False  # the services find them by kind: ~SUPPLIER, ~SOLD, ~INSTALLED ...
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not obj.is_real:
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """The ledger and its projection change only through the services."""
+    """What the services write (ledger, projections, documents): viewed and searched only."""
 
     def has_add_permission(self, request):
         return False
@@ -115,3 +150,52 @@ class WarehouseStockAdmin(ReadOnlyAdmin):
     list_filter = ["warehouse"]
     search_fields = ["product__sku"]
     list_select_related = ["product", "warehouse"]
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdmin):
+    """Written and closed by the documents' steps (confirm, issue, post, cancel)."""
+
+    list_display = ["document_number", "product", "warehouse", "quantity", "status", "created_at"]
+    list_filter = ["status", "document_type", "warehouse"]
+    search_fields = ["document_number", "product__sku"]
+    list_select_related = ["product", "warehouse"]
+    show_full_result_count = False
+
+
+@admin.register(IncomingPackage)
+class IncomingPackageAdmin(ReadOnlyAdmin):
+    """Booked and put away on the Incoming page."""
+
+    list_display = ["number", "product", "warehouse", "quantity", "put_away", "unit_cost"]
+    list_filter = ["warehouse"]
+    search_fields = ["number", "product__sku", "supplier"]
+    date_hierarchy = "received_at"
+    list_select_related = ["product", "warehouse"]
+
+
+class LayerConsumptionInline(admin.TabularInline):
+    model = LayerConsumption
+    fields = ["movement", "quantity", "unit_cost"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CostLayer)
+class CostLayerAdmin(ReadOnlyAdmin):
+    """FIFO layers: opened by stock coming in, consumed by stock leaving ownership."""
+
+    list_display = ["product", "warehouse", "package_number", "quantity", "remaining", "unit_cost"]
+    list_filter = ["warehouse"]
+    search_fields = ["product__sku", "package_number"]
+    date_hierarchy = "received_at"
+    list_select_related = ["product", "warehouse"]
+    inlines = [LayerConsumptionInline]
+    show_full_result_count = False

@@ -50,6 +50,12 @@ class InactiveProduct(WarehouseError):
     field = "product"
 
 
+class LocationKindFixed(WarehouseError):
+    """The kind of a virtual location, of one that held stock, or a real one's realness."""
+
+    field = "kind"
+
+
 def fmt(quantity: Decimal | None) -> str:
     """A quantity without trailing zeros: 12.500 → 12.5, 3.000 → 3."""
     if quantity is None:

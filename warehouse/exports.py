@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
+from .exceptions import fmt
 from .filters import balance_search, location_search, movement_search, product_search
 from .tables import BalanceTable, LocationTable, MovementTable, ProductTable
 
 CHUNK = 2000
-# Cells Excel would run as a formula: such text is exported with a leading apostrophe.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Cells Excel would run as a formula (=, +, -, @, tab, CR): exported with a leading apostrophe.
+# Text that, past any apostrophes, starts like a formula; a plain number is left as it is.
+_FORMULA_LIKE = re.compile(r"'*[=+\-@\t\r]")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
 
 
 class _Echo:
@@ -42,12 +46,24 @@ def cell(value) -> str:
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, Decimal):
         return str(value)
-    text = str(value)
-    if text.startswith(FORMULA_STARTS):
-        try:
-            Decimal(text)
-        except InvalidOperation:
-            return "'" + text
+    return formula_neutralise(str(value))
+
+
+def formula_neutralise(text: str) -> str:
+    """Text a spreadsheet would run as a formula, with one apostrophe before it.
+
+    Text already starting with apostrophes before a formula character gets one
+    more, so `formula_restore` (the imports) gives back exactly what was exported.
+    """
+    if _FORMULA_LIKE.match(text) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def formula_restore(text: str) -> str:
+    """The inverse of `formula_neutralise`: a cell read by an import, its one apostrophe off."""
+    if text.startswith("'") and _FORMULA_LIKE.match(text):
+        return text[1:]
     return text
 
 
@@ -205,3 +221,35 @@ def locations_csv(request):
         for loc in stream(locations)
     )
     return csv_response("locations.csv", header, rows)
+
+
+def fifo_csv(rows):
+    """The FIFO report's rows (`selectors.fifo_report`), every one, with the page's filter."""
+    header = [
+        "product",
+        "name",
+        "warehouse",
+        "package",
+        "received",
+        "received_qty",
+        "received_value",
+        "consumed_qty",
+        "remaining_qty",
+        "remaining_value",
+    ]
+    lines = (
+        (
+            row["product__sku"],
+            row["product__name"],
+            row["warehouse__code"],
+            row["package_number"],
+            f"{row['received_at']:%Y-%m-%d}",
+            fmt(row["received"]),
+            f"{row['received_value']:.2f}",
+            fmt(row["consumed"]),
+            fmt(row["remaining"]),
+            f"{row['remaining_value']:.2f}",
+        )
+        for row in rows.iterator(chunk_size=500)
+    )
+    return csv_response("fifo-report.csv", header, lines)

@@ -11,7 +11,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .exceptions import fmt
+from . import services
+from .exceptions import LocationKindFixed, fmt
 from .models import MONEY, QUANTITY, Location, Party, Product
 from .selectors import real_locations
 
@@ -632,7 +633,12 @@ class ProductForm(forms.ModelForm):
         return data
 
 
+VIRTUAL_CODE_PREFIX = "~"  # virtual_locations_ensure names them ~SUPPLIER, ~SOLD ...
+
+
 class LocationForm(forms.ModelForm):
+    """A real location; the admin uses it too, so both follow the same rules."""
+
     kind = forms.ChoiceField(
         choices=[(k.value, k.label) for k in Location.REAL_KINDS],
     )
@@ -641,10 +647,21 @@ class LocationForm(forms.ModelForm):
         model = Location
         fields = ["warehouse", "code", "name", "kind", "active"]
 
+    def clean_code(self):
+        code = self.cleaned_data["code"]
+        changed = self.instance.pk is None or "code" in self.changed_data
+        if changed and code.strip().startswith(VIRTUAL_CODE_PREFIX):
+            raise ValidationError("Codes starting with ~ are kept for virtual locations.")
+        return code
+
     def clean(self):
         data = super().clean()
-        if self.instance.pk and "kind" in self.changed_data and self.instance.positions.exists():
-            self.add_error("kind", "Stock has been booked here: the kind can no longer change.")
+        # Before _post_clean: the instance still holds the kind it has in the database.
+        if "kind" in self.changed_data and data.get("kind"):
+            try:
+                services.location_kind_check(location=self.instance, kind=data["kind"])
+            except LocationKindFixed as exc:
+                self.add_error("kind", exc.message)
         if (
             self.instance.pk
             and "warehouse" in self.changed_data

@@ -40,7 +40,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from . import services
-from .exceptions import WarehouseError, fmt
+from .exceptions import LocationKindFixed, WarehouseError, fmt
+from .exports import formula_restore
 from .models import (
     Location,
     Movement,
@@ -370,6 +371,8 @@ class Importer:
     label: ClassVar[str] = ""
     columns: ClassVar[tuple[Column, ...]] = ()
     extra_prefix: ClassVar[str] = ""  # columns named <prefix><name> are passed on as `extra`
+    # Figures the page's export adds after the import's columns: read past, so an export re-imports.
+    export_only: ClassVar[tuple[str, ...]] = ()
     permissions: ClassVar[tuple[str, ...]] = ("warehouse.book_stock",)
     batch_size: ClassVar[int] = 2000
     do_not_call_in_templates: ClassVar[bool] = True  # templates list the classes
@@ -461,6 +464,8 @@ class Importer:
                     continue
             elif key in names:
                 name = names[key].name
+            elif key in self.export_only:
+                name = key  # read, and left unused
             else:
                 known = ", ".join(c.name for c in self.columns)
                 problems.add(1, str(cell).strip(), f"unknown column; the columns are: {known}.")
@@ -476,7 +481,8 @@ class Importer:
         return mapping
 
     def cells_of(self, row: int, cells: list[str], mapping, problems: Problems) -> dict[str, str]:
-        values = {name: (cells[i] if i < len(cells) else "") for i, name in mapping}
+        """The row's cells by column name; an exported formula guard (`'=…`) taken off again."""
+        values = {name: formula_restore(cells[i]) if i < len(cells) else "" for i, name in mapping}
         width = max((i for i, _ in mapping), default=-1) + 1
         if len(cells) > width:
             used = {i for i, _ in mapping}
@@ -830,6 +836,7 @@ def _email(raw: str) -> str:
 
 # --------------------------------------------------------------------------- locations
 
+WAREHOUSE_CREATE = "warehouse.add_warehouse"
 REAL_KIND_CHOICES = [(k.value, k.label) for k in Location.REAL_KINDS]
 
 
@@ -844,6 +851,7 @@ class LocationImporter(RowImporter):
         Column("active"),
         Column("warehouse_name"),
     )
+    export_only = ("products", "quantity")
 
     def row_clean(self, row, cells, problems):
         before = len(problems)
@@ -881,6 +889,14 @@ class LocationImporter(RowImporter):
             values = record.values
             wanted = {k: values[k] for k in ("name", "kind", "active") if k in values}
             if values["warehouse"] not in warehouses:
+                if not self._may_create_warehouse():
+                    problems.add(
+                        record.row,
+                        "warehouse",
+                        f"warehouse “{values['warehouse']}” does not exist; creating a warehouse "
+                        f"needs the permission “{WAREHOUSE_CREATE}”.",
+                    )
+                    continue
                 name = values.get("warehouse_name") or values["warehouse"]
                 plan.extra["warehouses"].setdefault(values["warehouse"], name)
             current = existing.get((values["warehouse"], values["code"]))
@@ -900,10 +916,13 @@ class LocationImporter(RowImporter):
                 problems.add(record.row, "code", f"{current} is a virtual location.")
                 continue
             changes = {k for k, v in wanted.items() if getattr(current, k) != v}
-            if "kind" in changes and current.booked:
-                problems.add(
-                    record.row, "kind", "Stock has been booked here: the kind can no longer change."
-                )
+            if "kind" in changes:
+                try:
+                    services.location_kind_check(
+                        location=current, kind=wanted["kind"], booked=current.booked
+                    )
+                except LocationKindFixed as exc:
+                    problems.add(record.row, "kind", exc.message)
             for name in changes:
                 setattr(current, name, wanted[name])
             if changes:
@@ -912,6 +931,10 @@ class LocationImporter(RowImporter):
             else:
                 plan.unchanged += 1
         return plan
+
+    def _may_create_warehouse(self) -> bool:
+        # No user: the command line's operator, who may. A user: their permission.
+        return self.actor is None or self.actor.has_perm(WAREHOUSE_CREATE)
 
     def plan_write(self, plan, records):
         made = {

@@ -31,6 +31,7 @@ from .exceptions import (
     InvalidPackage,
     InvalidQuantity,
     InvalidSerials,
+    LocationKindFixed,
     ReservationRefused,
     WarehouseError,
     fmt,
@@ -131,6 +132,27 @@ def virtual_locations_ensure(*, warehouse: Warehouse) -> dict[str, Location]:
             for loc in Location.objects.filter(warehouse=warehouse, kind__in=Location.VIRTUAL_KINDS)
         }
     return existing
+
+
+def location_kind_check(*, location: Location, kind: str, booked: bool | None = None) -> None:
+    """Refuse a kind change the database would refuse (`location_kind_guard`, the positions' key).
+
+    A virtual location keeps its kind, a real one stays real, and one that has
+    held stock (it has positions; `booked` when the caller knows) keeps its kind.
+    Raises LocationKindFixed.
+    """
+    if location.pk is None or kind == location.kind:
+        return
+    if not location.is_real:
+        raise LocationKindFixed(f"{location} is a virtual location: its kind cannot change.")
+    if kind not in Location.REAL_KINDS:
+        raise LocationKindFixed(
+            f"{location} is a real location: it cannot become {Kind(kind).label.lower()}."
+        )
+    if booked is None:
+        booked = location.positions.exists()
+    if booked:
+        raise LocationKindFixed("Stock has been booked here: the kind can no longer change.")
 
 
 def virtual_location(*, warehouse: Warehouse | int, kind: str) -> Location:

@@ -1,12 +1,10 @@
 """Thin views: bind a form, call one service or selector, pick a template."""
 
-import csv
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.decorators import permission_required
 from django.db import transaction
 from django.db.models import DecimalField, ExpressionWrapper, F, Sum
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -488,27 +486,6 @@ def package_put_away(request, pk, stock=services):
 # --------------------------------------------------------------------------- FIFO report
 
 
-FIFO_CSV_HEADER = [
-    "product",
-    "name",
-    "warehouse",
-    "package",
-    "received",
-    "received_qty",
-    "received_value",
-    "consumed_qty",
-    "remaining_qty",
-    "remaining_value",
-]
-
-
-class _Echo:
-    """A file-like object whose write returns the line, for csv.writer in a stream."""
-
-    def write(self, value):
-        return value
-
-
 @require_GET
 @permission_required("warehouse.view_warehousestock", raise_exception=True)
 def fifo_report(request):
@@ -520,7 +497,7 @@ def fifo_report(request):
     if not valid:
         rows = rows.none()
     if request.GET.get("format") == "csv":
-        return _fifo_csv(rows)
+        return exports.fifo_csv(rows)
     # Aliases of their own: a sum named like the annotation it sums would shadow it.
     sums = rows.aggregate(remaining_total=Sum("remaining"), value_total=Sum("remaining_value"))
     totals = {
@@ -558,32 +535,6 @@ def _owned_total(criteria: dict) -> dict:
         value=Sum(ExpressionWrapper(owned * F("average_cost"), output_field=DecimalField(**MONEY))),
     )
     return {key: value or Decimal(0) for key, value in totals.items()}
-
-
-def _fifo_csv(rows) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield writer.writerow(FIFO_CSV_HEADER)
-        for row in rows.iterator(chunk_size=500):
-            yield writer.writerow(
-                [
-                    row["product__sku"],
-                    row["product__name"],
-                    row["warehouse__code"],
-                    row["package_number"],
-                    f"{row['received_at']:%Y-%m-%d}",
-                    fmt(row["received"]),
-                    f"{row['received_value']:.2f}",
-                    fmt(row["consumed"]),
-                    fmt(row["remaining"]),
-                    f"{row['remaining_value']:.2f}",
-                ]
-            )
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="fifo-report.csv"'
-    return response
 
 
 @require_GET

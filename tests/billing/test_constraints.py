@@ -7,6 +7,7 @@ back and keeps the test's transaction usable, so each test also shows the
 row the guard does allow.
 """
 
+import importlib
 from decimal import Decimal
 
 import pytest
@@ -24,6 +25,7 @@ from tests.billing.factories import (
     sale,
     shop_create,
 )
+from tests.warehouse.factories import ProductFactory
 from warehouse.models import Reservation, WarehouseStock
 
 pytestmark = pytest.mark.django_db
@@ -201,3 +203,56 @@ def test_nothing_is_reserved_beyond_storage_less_blocked_devices(shop, order):
     ):
         sql(update, ["-1", cable.pk])
     assert sql(update, ["10", cable.pk]) == 1
+
+
+# --------------------------------------------------------------------------- a line's device
+
+
+@pytest.fixture
+def phone(shop):
+    """A unit of another traceable product than the modem."""
+    product = ProductFactory(sku="PHN-1", name="Phone", traceable=True)
+    (unit,) = devices_in(shop.stock, product, "P1")
+    return unit
+
+
+@pytest.mark.parametrize("table", ["billing_orderline", "billing_invoiceline"])
+def test_a_line_naming_a_device_of_another_product_is_refused(shop, phone, table):
+    """The invoice billed a modem while the ledger sold a phone: the database refuses the line."""
+    line_id = line_in(shop, table, sale(shop.modem, 1, device=shop.m1)).pk
+    guard = table.removeprefix("billing_")
+    update = f"UPDATE {table} SET device_id = %s WHERE id = %s"
+
+    with pytest.raises(IntegrityError, match=f"{guard}_device_product_fk"), transaction.atomic():
+        sql(update, [phone.pk, line_id])
+    assert sql(update, [shop.m2.pk, line_id]) == 1  # another modem: the same product
+    # Nor does the line's product change under its device.
+    with pytest.raises(IntegrityError, match=f"{guard}_device_product_fk"), transaction.atomic():
+        sql(f"UPDATE {table} SET product_id = %s WHERE id = %s", [phone.product_id, line_id])
+
+
+def test_a_device_named_by_a_line_stays_a_unit_of_its_product(shop, phone, order):
+    with pytest.raises(IntegrityError, match="orderline_device_product_fk"), transaction.atomic():
+        sql(
+            "UPDATE devices_device SET product_id = %s WHERE id = %s",
+            [phone.product_id, shop.m1.pk],
+        )
+
+
+def test_the_migration_names_the_lines_whose_device_is_of_another_product(shop, phone, order):
+    """Rows from before the key: the migration lists them and stops rather than guess."""
+    migration = importlib.import_module("billing.migrations.0006_line_device_product")
+    line = line_of(order, 2)
+    with transaction.atomic():
+        sql("SET CONSTRAINTS ALL IMMEDIATE")  # no pending checks: the table may be altered
+        sql("ALTER TABLE billing_orderline DROP CONSTRAINT orderline_device_product_fk")
+        sql("UPDATE billing_orderline SET device_id = %s WHERE id = %s", [phone.pk, line.pk])
+
+        with pytest.raises(RuntimeError) as stopped:
+            migration.mismatched_lines_refuse(None, connection.schema_editor())
+        transaction.set_rollback(True)  # the key and the line come back as they were
+
+    assert f"{order.number} line 2: device #P1 is a PHN-1, the line is for MOD-1" in str(
+        stopped.value
+    )
+    assert sql("SELECT 1 FROM billing_orderline WHERE device_id = %s", [phone.pk]) == 0

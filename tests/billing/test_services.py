@@ -38,7 +38,7 @@ from tests.billing.factories import (
     shop_create,
     snapshot,
 )
-from tests.warehouse.factories import ProductFactory, WarehouseFactory, storage_of
+from tests.warehouse.factories import ProductFactory, WarehouseFactory, ledger_snapshot, storage_of
 from warehouse.exceptions import InsufficientStock, ReservationRefused
 from warehouse.models import Location, Movement, Reservation
 
@@ -942,6 +942,29 @@ def test_returns_go_back_to_storage_or_quarantine_of_the_invoice_warehouse(shop,
     with pytest.raises(InvalidLine, match="Returns go to storage or quarantine"):
         credit(shop, posted, ("CAB-1", 1), location=shop.virtual(Kind.ADJUSTMENT))
     assert not CreditNote.objects.exists()
+
+
+def test_a_credit_note_moved_to_another_warehouses_shelf_is_not_posted(shop, posted, step):
+    """The admin once moved a draft's return location: posting checks it again, books nothing."""
+    north = WarehouseFactory(code="north", name="North")
+    m1 = Device.objects.get(serial="M1")
+    note = credit(shop, posted, ("CAB-1", 2), ("MOD-1", m1))
+    before = ledger_snapshot()
+
+    for elsewhere, message in (
+        (storage_of(north), f"Returns of {posted.number} go back to Main warehouse"),
+        (shop.virtual(Kind.INSTALLED), "Returns go to storage or quarantine"),
+    ):
+        CreditNote.objects.filter(pk=note.pk).update(return_location=elsewhere)
+        with pytest.raises(InvalidLine, match=message) as refused:
+            step(services.creditnote_post, credit_note=note)
+        assert refused.value.field == "return_location"
+
+    assert ledger_snapshot() == before
+    assert (fresh(note).status, fresh(m1).state) == (CreditNote.Status.DRAFT, State.SOLD)
+    CreditNote.objects.filter(pk=note.pk).update(return_location=shop.quarantine)
+    step(services.creditnote_post, credit_note=note)
+    assert fresh(m1).location == shop.quarantine
 
 
 def test_a_posted_or_cancelled_credit_note_cannot_be_posted_again(shop, posted):

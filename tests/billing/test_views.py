@@ -972,43 +972,6 @@ def test_a_named_device_must_be_of_the_lines_product(clerk_client, shop):
     assert OrderLine.objects.count() == 1
 
 
-# --------------------------------------------------------------------------- admin
-
-
-def test_admin_shows_documents_with_number_and_status_read_only(client, shop):
-    """Superusers read documents in the admin; number and status are not fields to type in."""
-    client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
-    draft = order_of(shop, sale(shop.cable, 1))
-    confirmed = order_of(shop, sale(shop.cable, 1))
-    services.order_confirm(order=confirmed, actor=shop.clerk)
-    invoice = invoice_of(shop, sale(shop.cable, 1))
-    services.invoice_post(invoice=invoice, actor=shop.clerk)
-    credit_note = services.creditnote_create(
-        actor=shop.clerk,
-        invoice=invoice,
-        return_location=shop.stock,
-        lines=[services.CreditLineInput(invoice_line=invoice.lines.get(), quantity=D(1))],
-    )
-
-    for model in ("order", "invoice", "creditnote", "rental", "documentsequence"):
-        assert client.get(reverse(f"admin:billing_{model}_changelist")).status_code == 200
-    draft_page = client.get(reverse("admin:billing_order_change", args=[draft.pk]))
-    confirmed_page = client.get(reverse("admin:billing_order_change", args=[confirmed.pk]))
-    for page in (
-        client.get(reverse("admin:billing_invoice_change", args=[invoice.pk])),
-        client.get(reverse("admin:billing_creditnote_change", args=[credit_note.pk])),
-    ):
-        assert page.status_code == 200
-        assertNotContains(page, 'name="status"')
-
-    assertNotContains(draft_page, 'name="number"')
-    assertNotContains(draft_page, 'name="status"')
-    assertContains(draft_page, 'name="lines-0-quantity"')  # a draft's lines may change
-    assertNotContains(confirmed_page, 'name="lines-0-quantity"')
-    assertNotContains(confirmed_page, 'name="party"')
-    assert client.get(reverse("admin:billing_order_add")).status_code == 403
-
-
 # --------------------------------------------------------------------------- typed fields
 
 

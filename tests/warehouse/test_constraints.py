@@ -322,3 +322,38 @@ def test_traceable_product_is_counted_in_pieces():
         transaction.atomic(),
     ):
         sql("UPDATE warehouse_product SET unit = 'm' WHERE id = %s", [product.pk])
+
+
+# --------------------------------------------------------------------------- locations
+
+
+def test_a_virtual_location_keeps_its_kind(warehouse):
+    """~INSTALLED turned into storage made assembling fail: the database refuses it."""
+    installed = Location.objects.get(warehouse=warehouse, kind=Kind.INSTALLED)
+    update = "UPDATE warehouse_location SET kind = %s WHERE id = %s"
+
+    for kind in ("storage", "sold"):
+        with pytest.raises(IntegrityError, match="location_kind_guard"), transaction.atomic():
+            sql(update, [kind, installed.pk])
+    # Its name is no rule of the books.
+    assert sql("UPDATE warehouse_location SET name = 'Inside' WHERE id = %s", [installed.pk]) == 1
+    installed.refresh_from_db()
+    assert installed.kind == Kind.INSTALLED
+
+
+def test_a_real_location_never_becomes_virtual(warehouse):
+    shelf = LocationFactory(warehouse=warehouse, code="A-01")
+    update = "UPDATE warehouse_location SET kind = %s WHERE id = %s"
+
+    with pytest.raises(IntegrityError, match="location_kind_guard"), transaction.atomic():
+        sql(update, ["dispatched", shelf.pk])
+    # Empty, it may still become another real kind.
+    assert sql(update, ["quarantine", shelf.pk]) == 1
+
+
+def test_a_location_that_held_stock_keeps_its_kind(stock, booked):
+    with (
+        pytest.raises(IntegrityError, match="stockposition_location_kind_fk"),
+        transaction.atomic(),
+    ):
+        sql("UPDATE warehouse_location SET kind = 'quarantine' WHERE id = %s", [stock.pk])

@@ -5,6 +5,7 @@ Each export is the page's own address with `format=csv`, so it needs the page's 
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 from django.http import StreamingHttpResponse
@@ -22,6 +23,7 @@ from tests.warehouse.factories import (
     book_in,
     storage_of,
 )
+from warehouse import services
 from warehouse.exports import cell
 from warehouse.models import Location, Party, Product
 
@@ -202,3 +204,36 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted():
     assert cell("-12.5") == "-12.5"
     assert cell(True) == "yes"
     assert cell(None) == ""
+
+
+FORMULAS = ["=1+2", "+1+2", "-1+2", "@SUM(A1)", "\t=1+2", "\r=1+2"]
+
+
+def test_the_fifo_report_export_quotes_what_a_spreadsheet_would_run(staff_client):
+    """Product names and package numbers come from users: none runs as a formula in Excel."""
+    warehouse = WarehouseFactory(code="main")
+    dock = LocationFactory(warehouse=warehouse, code="DOCK", kind=Location.Kind.INCOMING)
+    for n, formula in enumerate(FORMULAS):
+        product = ProductFactory(sku=f"F-{n}", name=formula)
+        services.stock_in(
+            actor=None,
+            location=dock,
+            lines=[
+                services.StockInLine(
+                    product=product,
+                    quantity=Decimal(1),
+                    unit_cost=None,
+                    package_number=f"{formula.strip()[0]}P{n}",  # the service trims it
+                    package_price=Decimal("1.00"),
+                )
+            ],
+        )
+
+    rows = csv_rows(staff_client.get(reverse("warehouse:fifo_report"), {"format": "csv"}))
+
+    assert rows[0][:4] == ["product", "name", "warehouse", "package"]
+    by_sku = {row[0]: row for row in rows[1:]}
+    for n, formula in enumerate(FORMULAS):
+        sku, name, _, package = by_sku[f"F-{n}"][:4]
+        assert (name, package) == ("'" + formula, f"'{formula.strip()[0]}P{n}")
+    assert by_sku["F-0"][5:7] == ["1", "1.00"]  # numbers stay numbers

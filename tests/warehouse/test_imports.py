@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.core.management.base import CommandError, OutputWrapper
 from django.db import connection
@@ -383,6 +384,49 @@ main,,storage
         (7, "code"),  # given twice
         (8, "code"),  # required
     }
+
+
+NEW_WAREHOUSE = "warehouse,code,warehouse_name\nnorth,N-01,North depot\nmain,B-1,\n"
+NO_NEW_WAREHOUSE = (
+    "warehouse “north” does not exist; creating a warehouse needs the permission "
+    "“warehouse.add_warehouse”."
+)
+
+
+def test_staff_cannot_create_a_warehouse_through_the_locations_page(staff_client, main):
+    response = upload(staff_client, "locations", "locations.csv", NEW_WAREHOUSE.encode())
+
+    assert response.status_code == 200
+    assert [str(p) for p in response.context["result"].problems] == [
+        f"locations.csv:2:warehouse: {NO_NEW_WAREHOUSE}"
+    ]
+    assert response.context["token"] is None  # nothing to apply
+    assert not Warehouse.objects.filter(code="north").exists()
+    assert not Location.objects.filter(code="B-1").exists()
+
+
+def test_the_command_creates_a_warehouse_for_a_user_who_may_only(tmp_path, main, staff_user):
+    path = csv_file(tmp_path, "locations.csv", NEW_WAREHOUSE)
+    err = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import", "locations", str(path), "--user", staff_user.username, stderr=err)
+    assert err.getvalue().splitlines() == [f"{path}:2:warehouse: {NO_NEW_WAREHOUSE}"]
+    assert not Warehouse.objects.filter(code="north").exists()
+
+    staff_user.user_permissions.add(Permission.objects.get(codename="add_warehouse"))
+    call_command("import", "locations", str(path), "--user", staff_user.username, stdout=err)
+    assert Warehouse.objects.get(code="north").name == "North depot"
+
+
+def test_the_command_without_a_user_is_its_operator_who_may_create_warehouses(tmp_path, main):
+    path = csv_file(tmp_path, "locations.csv", NEW_WAREHOUSE)
+    out = io.StringIO()
+
+    call_command("import", "locations", str(path), stdout=out)
+
+    assert "2 created" in out.getvalue()
+    assert loc(Warehouse.objects.get(code="north"), "N-01").kind == Kind.STORAGE
 
 
 # --------------------------------------------------------------------------- constraints

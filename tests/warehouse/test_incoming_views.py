@@ -670,7 +670,7 @@ def test_fifo_report_exports_the_current_filter_as_csv(staff_client, sold, dock)
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert 'filename="fifo-report.csv"' in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows == [
         [
             "product",

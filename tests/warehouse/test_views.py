@@ -28,6 +28,7 @@ from tests.warehouse.factories import (
     storage_of,
 )
 from warehouse import services
+from warehouse.forms import LocationForm
 from warehouse.models import Location, Movement, Product, StockPosition
 
 HTMX = {"HX-Request": "true"}
@@ -1350,6 +1351,57 @@ def test_location_kind_cannot_change_once_stock_was_booked(staff_client, cable, 
     assertContains(response, "Stock has been booked here: the kind can no longer change.")
     storage.refresh_from_db()
     assert storage.kind == Location.Kind.STORAGE
+
+
+@pytest.mark.parametrize("code", ["~SOLD", " ~X"])
+def test_location_form_keeps_tilde_codes_for_virtual_locations(staff_client, shelf, code):
+    """`~` codes name the virtual locations: neither a new nor an edited location takes one."""
+    data = {"warehouse": shelf.warehouse_id, "name": "Sneaky", "kind": "storage", "active": "on"}
+    created = staff_client.post(reverse("warehouse:location_create"), {**data, "code": code})
+    edited = staff_client.post(
+        reverse("warehouse:location_edit", args=[shelf.pk]), {**data, "code": code}
+    )
+
+    for response in (created, edited):
+        assert response.status_code == 200
+        assert response.context["form"].errors["code"] == [
+            "Codes starting with ~ are kept for virtual locations."
+        ]
+    shelf.refresh_from_db()
+    assert shelf.code == "A-01"
+    assert not Location.objects.filter(name="Sneaky").exists()
+
+
+def test_location_edit_turns_no_real_location_into_a_virtual_one(staff_client, shelf):
+    response = staff_client.post(
+        reverse("warehouse:location_edit", args=[shelf.pk]),
+        {"warehouse": shelf.warehouse_id, "code": "A-01", "name": "A", "kind": "installed"},
+    )
+
+    assert response.status_code == 200
+    assert "kind" in response.context["form"].errors
+    shelf.refresh_from_db()
+    assert shelf.kind == Location.Kind.STORAGE
+
+
+def test_a_virtual_location_has_no_edit_page(staff_client, warehouse):
+    installed = Location.objects.get(warehouse=warehouse, kind=Location.Kind.INSTALLED)
+    url = reverse("warehouse:location_edit", args=[installed.pk])
+    assert staff_client.post(url, {"kind": "storage"}).status_code == 404
+    installed.refresh_from_db()
+    assert installed.kind == Location.Kind.INSTALLED
+
+
+def test_the_location_form_keeps_a_virtual_location_virtual(warehouse):
+    """The admin edits locations with the same form: its rule names the virtual location."""
+    installed = Location.objects.get(warehouse=warehouse, kind=Location.Kind.INSTALLED)
+    form = LocationForm(
+        {"warehouse": warehouse.pk, "code": installed.code, "name": "x", "kind": "storage"},
+        instance=installed,
+    )
+
+    assert not form.is_valid()
+    assert form.errors["kind"] == [f"{installed} is a virtual location: its kind cannot change."]
 
 
 def test_location_kind_can_change_while_empty(staff_client, shelf):
