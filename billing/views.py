@@ -18,7 +18,7 @@ from django_tables2 import RequestConfig
 
 from warehouse.exceptions import WarehouseError
 from warehouse.models import Party
-from warehouse.web import PER_PAGE_CHOICES
+from warehouse.web import PER_PAGE_CHOICES, once_only
 from warehouse.web import done as _done
 from warehouse.web import partial_template as _partial
 from warehouse.web import per_page as _per_page
@@ -105,12 +105,14 @@ def party_detail(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.add_party", raise_exception=True)
+@once_only
 def party_create(request):
     return _party_form(request, PartyForm(request.POST or None), "New party")
 
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.change_party", raise_exception=True)
+@once_only
 def party_edit(request, pk):
     party = get_object_or_404(Party, pk=pk)
     form = PartyForm(request.POST or None, instance=party)
@@ -132,6 +134,7 @@ def _party_form(request, form, title, party=None):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("billing.change_rental", raise_exception=True)
+@once_only
 def rental_return(request, pk):
     """A rented device comes back into storage or quarantine of the order's warehouse."""
     rental = get_object_or_404(
@@ -254,6 +257,7 @@ def order_list(request):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("billing.add_order", raise_exception=True)
+@once_only
 def order_create(request):
     """A new order: party, warehouse, then its sale and rental lines."""
     return _document_create(
@@ -291,6 +295,7 @@ def _order_page(request, order, *, error=None):
 
 @require_POST
 @permission_required("billing.change_order", raise_exception=True)
+@once_only
 def order_step(request, pk, step):
     order = selectors.order_get(pk=pk)
     call = {
@@ -321,6 +326,7 @@ def order_step(request, pk, step):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("billing.change_order", raise_exception=True)
+@once_only
 def order_line_add(request, pk):
     return _line_dialog(
         request,
@@ -333,6 +339,7 @@ def order_line_add(request, pk):
 
 @require_POST
 @permission_required("billing.change_order", raise_exception=True)
+@once_only
 def order_line_remove(request, pk, line_id):
     return _step(
         request,
@@ -394,6 +401,7 @@ def invoice_list(request):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("billing.add_invoice", raise_exception=True)
+@once_only
 def invoice_create(request):
     """A new invoice: party, warehouse, then its sale lines (rentals go through orders)."""
     return _document_create(
@@ -431,6 +439,7 @@ def _invoice_page(request, invoice, *, error=None):
 
 @require_POST
 @permission_required("billing.change_invoice", raise_exception=True)
+@once_only
 def invoice_step(request, pk, step):
     call = {
         "issue": services.invoice_issue,
@@ -453,6 +462,7 @@ def invoice_step(request, pk, step):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("billing.change_invoice", raise_exception=True)
+@once_only
 def invoice_line_add(request, pk):
     return _line_dialog(
         request,
@@ -465,6 +475,7 @@ def invoice_line_add(request, pk):
 
 @require_POST
 @permission_required("billing.change_invoice", raise_exception=True)
+@once_only
 def invoice_line_remove(request, pk, line_id):
     return _step(
         request,
@@ -507,6 +518,7 @@ CREDITNOTE_STEPS = {
 
 @require_http_methods(["GET", "POST"])
 @permission_required("billing.add_creditnote", raise_exception=True)
+@once_only
 def creditnote_create(request, pk):
     """What comes back from a posted invoice, and where it goes."""
     invoice = selectors.invoice_get(pk=pk)
@@ -555,6 +567,7 @@ def _creditnote_page(request, credit_note, *, error=None):
 
 @require_POST
 @permission_required("billing.change_creditnote", raise_exception=True)
+@once_only
 def creditnote_step(request, pk, step):
     call = {"post": services.creditnote_post, "cancel": services.creditnote_cancel}[step]
     message = {

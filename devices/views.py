@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from warehouse.exceptions import WarehouseError, fmt
 from warehouse.models import Product
-from warehouse.web import PER_PAGE_CHOICES, model_form_page, paginate_uncounted
+from warehouse.web import PER_PAGE_CHOICES, model_form_page, once_only, paginate_uncounted
 from warehouse.web import done as _done
 from warehouse.web import partial_template as _partial
 
@@ -262,6 +262,7 @@ def _transition_dialog(request, pk, *, action, form_class, title, submit, done):
 
 @require_http_methods(["GET", "POST"])
 @permission_required(ACTION_PERMISSION["block"], raise_exception=True)
+@once_only
 def device_block(request, pk):
     return _transition_dialog(
         request,
@@ -276,6 +277,7 @@ def device_block(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required(ACTION_PERMISSION["unblock"], raise_exception=True)
+@once_only
 def device_unblock(request, pk):
     return _transition_dialog(
         request,
@@ -290,6 +292,7 @@ def device_unblock(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required(ACTION_PERMISSION["move"], raise_exception=True)
+@once_only
 def device_move(request, pk):
     return _transition_dialog(
         request,
@@ -304,6 +307,7 @@ def device_move(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required(ACTION_PERMISSION["write_off"], raise_exception=True)
+@once_only
 def device_write_off(request, pk):
     return _transition_dialog(
         request,
@@ -318,6 +322,7 @@ def device_write_off(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required(ACTION_PERMISSION["found"], raise_exception=True)
+@once_only
 def device_found(request, pk):
     return _transition_dialog(
         request,
@@ -332,6 +337,7 @@ def device_found(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required(ACTION_PERMISSION["transfer"], raise_exception=True)
+@once_only
 def device_transfer(request, pk):
     return _transition_dialog(
         request,
@@ -346,6 +352,7 @@ def device_transfer(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("devices.change_device", raise_exception=True)
+@once_only
 def device_status(request, pk):
     def call(*, device, actor, form, status, reason):
         device = services.device_status_set(
@@ -366,6 +373,7 @@ def device_status(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("devices.change_device", raise_exception=True)
+@once_only
 def device_details(request, pk):
     def call(*, device, actor, form, electronic_id, spot, latitude, longitude, reason, **_):
         services.device_details_set(
@@ -393,6 +401,7 @@ def device_details(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("devices.change_device", raise_exception=True)
+@once_only
 def device_assemble(request, pk):
     def call(*, device, actor, form, part, quantity, source, reason):
         services.device_assemble(
@@ -421,6 +430,7 @@ def device_assemble(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("devices.change_device", raise_exception=True)
+@once_only
 def device_disassemble(request, pk):
     def call(*, device, actor, form, part, quantity, destination, reason):
         services.device_disassemble(
@@ -462,6 +472,7 @@ def device_disassemble(request, pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("devices.add_device", raise_exception=True)
+@once_only
 def device_register(request):
     """A contact's own device: never in the warehouse, owned by the last registrant."""
     form = DeviceRegisterOwnForm(request.POST or None)
@@ -493,6 +504,7 @@ def status_list(request):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("devices.add_devicestatus", raise_exception=True)
+@once_only
 def status_create(request):
     initial = {"state": request.GET.get("state")} if request.GET.get("state") in State else {}
     form = DeviceStatusForm(request.POST or None, initial=initial)
@@ -501,6 +513,7 @@ def status_create(request):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("devices.change_devicestatus", raise_exception=True)
+@once_only
 def status_edit(request, pk):
     status = get_object_or_404(DeviceStatus, pk=pk)
     form = DeviceStatusForm(request.POST or None, instance=status)
@@ -529,6 +542,7 @@ def characteristic_list(request, product_pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("devices.add_characteristic", raise_exception=True)
+@once_only
 def characteristic_create(request, product_pk):
     product = get_object_or_404(Product, pk=product_pk, traceable=True)
     form = CharacteristicForm(request.POST or None, product=product)
@@ -537,6 +551,7 @@ def characteristic_create(request, product_pk):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("devices.change_characteristic", raise_exception=True)
+@once_only
 def characteristic_edit(request, product_pk, pk):
     characteristic = get_object_or_404(
         Characteristic.objects.select_related("product"), pk=pk, product_id=product_pk

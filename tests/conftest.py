@@ -1,7 +1,32 @@
+import uuid
+
 import pytest
+from django.test import Client
 
 from tests.roles import role
 from tests.warehouse.factories import UserFactory, WarehouseFactory, storage_of
+
+_client_post = Client.post
+
+
+def _post_once(self, path, data=None, *args, **kwargs):
+    """A test client's POST of a form as a browser sends it: with a fresh one-time key.
+
+    Pages that write book once per key (warehouse.once); a test that posts
+    `once=<key>` itself keeps that key, and `once=None` posts none at all.
+    """
+    if data is None or isinstance(data, dict):
+        data = dict(data or {})
+        if "once" not in data:
+            data["once"] = uuid.uuid4().hex
+        elif data["once"] is None:
+            del data["once"]
+    return _client_post(self, path, data, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _forms_carry_a_one_time_key(monkeypatch):
+    monkeypatch.setattr(Client, "post", _post_once)
 
 
 def _user_in(role_name: str, username: str):

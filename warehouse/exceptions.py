@@ -94,3 +94,9 @@ class AboveMaximum(WarehouseError):
         ]
         ending = " Refused: the maximum is hard." if hard else " Confirm to book anyway."
         super().__init__("; ".join(parts) + "." + ending)
+
+
+class OnceKeyRefused(WarehouseError):
+    """A write's one-time key is missing, malformed, or was used by someone or somewhere else."""
+
+    field = "once"

@@ -565,3 +565,25 @@ class StockConstraint(models.Model):
 
     def __str__(self):
         return f"{self.product.sku} in {self.warehouse.code}: {self.minimum}–{self.maximum or '∞'}"
+
+
+class OnceKey(models.Model):
+    """A one-time key of a write (a form's hidden `once` input, later the API's
+    `Idempotency-Key`), claimed in the write's own transaction, with the first
+    result to answer a repeat: the page it led to and its message (or a body)."""
+
+    key = models.CharField(max_length=100, primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="once_keys"
+    )
+    scope = models.CharField(max_length=300, help_text="What the key was for (the page's path).")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    url = models.CharField(max_length=2000, blank=True)
+    message = models.TextField(blank=True)
+    body = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "one-time key"
+
+    def __str__(self):
+        return f"{self.key} ({self.scope})"

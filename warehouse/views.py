@@ -55,7 +55,13 @@ from .tables import (
     MovementTable,
     ProductTable,
 )
-from .web import PER_PAGE_CHOICES, KeyedPaginator, model_form_page, paginate_uncounted
+from .web import (
+    PER_PAGE_CHOICES,
+    KeyedPaginator,
+    model_form_page,
+    once_only,
+    paginate_uncounted,
+)
 from .web import done as _done
 from .web import partial_template as _partial
 from .web import per_page as _per_page
@@ -152,6 +158,7 @@ def _booked(movements) -> str:
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.book_stock", raise_exception=True)
+@once_only
 def stock_remove(request, pk, stock=services):
     def call(*, product, actor, location, reason, quantity=None, serials=()):
         return _booked(
@@ -178,6 +185,7 @@ def stock_remove(request, pk, stock=services):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.book_stock", raise_exception=True)
+@once_only
 def stock_move(request, pk, stock=services):
     def call(
         *,
@@ -216,6 +224,7 @@ def stock_move(request, pk, stock=services):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.book_stock", raise_exception=True)
+@once_only
 def stock_isolate(request, pk, stock=services):
     def call(*, product, actor, location, quarantine, reason, quantity=None, serials=()):
         return _booked(
@@ -243,6 +252,7 @@ def stock_isolate(request, pk, stock=services):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.book_stock", raise_exception=True)
+@once_only
 def stock_adjust(request, pk, stock=services):
     def call(*, product, actor, location, counted, unit_cost, reason):
         movement = stock.stock_adjust(
@@ -276,6 +286,7 @@ def stock_adjust(request, pk, stock=services):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.book_stock", raise_exception=True)
+@once_only
 def stock_in(request, stock=services):
     """Book several products from a supplier in one transaction."""
     initial = {"location": _initial_id(request.GET.get("location"))}
@@ -357,6 +368,7 @@ def incoming(request):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.book_stock", raise_exception=True)
+@once_only
 def incoming_book(request, stock=services):
     """Book one delivered package into an incoming location at its package price."""
     initial = {name: request.GET.get(name) for name in ("location", "product")}
@@ -440,6 +452,7 @@ def _reference_price(values) -> dict | None:
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.book_stock", raise_exception=True)
+@once_only
 def package_put_away(request, pk, stock=services):
     """Move goods of an incoming package (all of it or part) to storage in its warehouse.
 
@@ -573,6 +586,7 @@ def fifo_package(request, product_pk, package_number=""):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.change_stockconstraint", raise_exception=True)
+@once_only
 def product_constraints(request, pk):
     """A product's minimum, maximum and hardness in each warehouse, set together."""
     product = get_object_or_404(Product, pk=pk)
@@ -711,6 +725,7 @@ def _suggest_text(request) -> str:
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.add_product", raise_exception=True)
+@once_only
 def product_create(request):
     form = ProductForm(request.POST or None)
     back = reverse("warehouse:product_list")
@@ -719,6 +734,7 @@ def product_create(request):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.change_product", raise_exception=True)
+@once_only
 def product_edit(request, pk):
     product = get_object_or_404(Product, pk=pk)
     form = ProductForm(request.POST or None, instance=product)
@@ -748,6 +764,7 @@ def location_list(request):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.add_location", raise_exception=True)
+@once_only
 def location_create(request):
     form = LocationForm(request.POST or None)
     return _location_form(request, form, "New location")
@@ -755,6 +772,7 @@ def location_create(request):
 
 @require_http_methods(["GET", "POST"])
 @permission_required("warehouse.change_location", raise_exception=True)
+@once_only
 def location_edit(request, pk):
     location = get_object_or_404(Location, pk=pk, kind__in=Location.REAL_KINDS)
     form = LocationForm(request.POST or None, instance=location)

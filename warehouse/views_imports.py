@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .imports import IMPORTERS, MAX_ERRORS, format_guess
+from .web import done, once_only
 
 SESSION_KEY = "warehouse_import"
 STALE_AFTER = 24 * 3600  # uploads never applied are deleted after a day
@@ -122,6 +123,7 @@ def imports(request):
 
 
 @require_POST
+@once_only
 def imports_apply(request):
     """Import the file validated just before, in one transaction (it is checked again)."""
     pending = request.session.get(SESSION_KEY)
@@ -151,5 +153,4 @@ def imports_apply(request):
             "token": None,
         }
         return render(request, "warehouse/imports.html", context)
-    messages.success(request, f"Imported: {result.summary()}")
-    return redirect(reverse("warehouse:imports"))
+    return done(request, reverse("warehouse:imports"), f"Imported: {result.summary()}")

@@ -3,6 +3,8 @@
 It lives in the lowest app so devices and billing pages use the same helpers.
 """
 
+from functools import wraps
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -10,10 +12,14 @@ from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import escape
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
+
+from .exceptions import OnceKeyRefused
+from .once import ONCE_FIELD, Outcome, once_run
 
 PER_PAGE_CHOICES = (5, 25, 50, 100, 500)
 
@@ -100,9 +106,13 @@ class KeyedPaginator(Paginator):
 
 
 def done(request, url: str, message: str):
-    """After a write: the message, then the page at `url` (htmx: a client redirect)."""
+    """After a write: the message, then the page at `url` (htmx: a client redirect).
+
+    Under `once_only` it is also the result a repeat of the post is answered with.
+    """
+    request.once_outcome = Outcome(url=url, message=message)
     messages.success(request, message)
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return _go(request, url)
 
 
 def model_form_page(request, form, *, title: str, nav: str, back: str, saved_url=None):
@@ -115,3 +125,58 @@ def model_form_page(request, form, *, title: str, nav: str, back: str, saved_url
         return done(request, saved_url or obj.get_absolute_url(), f"Saved {obj}.")
     context = {"nav": nav, "form": form, "title": title, "back": back}
     return render(request, "warehouse/model_form.html", context)
+
+
+def once_only(view):
+    """A page that writes books once per form: its POST carries the form's one-time key.
+
+    The form renders `{% once_key %}` (a hidden input, a fresh key each time).
+    The key is claimed in the POST's transaction before the view runs; the
+    view's write counts when it answers through `done`. A repeat of the key
+    (a double click, a reload, a retry) books nothing and goes where the
+    first went, with "Already done: <its message>"; a missing key, or one
+    used by another user or page, is refused with a message.
+    """
+
+    @wraps(view)
+    def once_view(request, *args, **kwargs):
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        answer = {}
+
+        def call():
+            request.once_outcome = None
+            answer["response"] = view(request, *args, **kwargs)
+            return request.once_outcome
+
+        try:
+            outcome = once_run(
+                key=request.POST.get(ONCE_FIELD, ""),
+                actor=request.user,
+                scope=request.path,
+                call=call,
+            )
+        except OnceKeyRefused as exc:
+            messages.error(request, exc.message)
+            return _go(request, _back(request))
+        if outcome is not None and outcome.replayed:
+            messages.info(request, f"Already done: {outcome.message}")
+            return _go(request, outcome.url)
+        return answer["response"]
+
+    once_view.once_only = True
+    return once_view
+
+
+def _go(request, url: str):
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _back(request) -> str:
+    """The page the refused form was on (its Referer when it is ours), else the home page."""
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return "/"
