@@ -33,6 +33,6 @@ DROP FUNCTION location_kind_guard();
 
 
 class Migration(migrations.Migration):
-    dependencies = [("warehouse", "0010_lookup_indexes")]
+    dependencies = [("warehouse", "0012_once_keys")]
 
     operations = [migrations.RunSQL(GUARD, GUARD_REVERSE)]
