@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from devices.models import Device
 from warehouse.exceptions import fmt
 from warehouse.forms import QUANTITY_FIELD, LocationCodeField, PartyNameField, ProductSkuField
+from warehouse.identity import identity_clean
 from warehouse.models import Location, Party, Product
 
 from .models import PRICE, OrderLine
@@ -72,14 +73,14 @@ class LineForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        product, serial = data.get("product"), (data.get("device") or "").strip()
+        product, serial = data.get("product"), identity_clean(data.get("device"))
         data["device"] = None
         if not serial or product is None:
             return data
         if not product.traceable:
             self.add_error("device", f"{product.sku} is not traceable: it has no devices.")
             return data
-        device = Device.objects.filter(product=product, serial=serial).first()
+        device = Device.objects.filter(product=product, serial__identity=serial).first()
         if device is None:
             self.add_error("device", f"No {product.sku} device has the serial {serial}.")
         data["device"] = device

@@ -4,6 +4,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
+from warehouse.identity import identity_clean
 from warehouse.models import Warehouse
 
 from .models import Device, DeviceStatus, State
@@ -21,7 +22,7 @@ class DeviceFilter(django_filters.FilterSet):
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Serial or electronic id"}),
     )
     product = django_filters.CharFilter(
-        label="Product (SKU)", field_name="product__sku", lookup_expr="iexact"
+        label="Product (SKU)", field_name="product__sku", lookup_expr="identity"
     )
     state = django_filters.ChoiceFilter(label="State", choices=State.choices, empty_label="Any")
     status = django_filters.ModelChoiceFilter(
@@ -66,7 +67,7 @@ class DeviceFilter(django_filters.FilterSet):
         field.queryset = locations
 
     def filter_text(self, queryset, name, value):
-        value = value.strip()
+        value = identity_clean(value)  # a scanned or pasted serial: invisible characters gone
         if not value:
             return queryset
         return queryset.filter(Q(serial__icontains=value) | Q(electronic_id__icontains=value))

@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from warehouse import services as stock
+from warehouse.identity import identity_clean, identity_key
 from warehouse.imports import (
     Column,
     Plan,
@@ -27,6 +28,7 @@ from warehouse.imports import (
     RowImporter,
     choice_value,
     decimal_value,
+    identity_value,
     text_value,
 )
 from warehouse.models import Location, Movement, Party, Product, Warehouse
@@ -120,8 +122,8 @@ class DeviceImporter(RowImporter):
         c = self.cell
         states = [(s.value, s.label) for s in READ_STATES]
         values = {
-            "serial": c(cells, "serial", problems, row, _text(128), required=True),
-            "sku": c(cells, "sku", problems, row, _text(64), required=True),
+            "serial": c(cells, "serial", problems, row, _identity(128), required=True),
+            "sku": c(cells, "sku", problems, row, _identity(64), required=True),
             "state": c(
                 cells, "state", problems, row, lambda v: choice_value(v, states), required=True
             ),
@@ -129,7 +131,7 @@ class DeviceImporter(RowImporter):
             "holder": c(cells, "holder", problems, row, _text(200)),
             "warehouse": c(cells, "warehouse", problems, row, _text(16)),
             "location": c(cells, "location", problems, row, _text(32)),
-            "electronic_id": c(cells, "electronic_id", problems, row, _text(64)),
+            "electronic_id": c(cells, "electronic_id", problems, row, _identity(64)),
             "status": c(cells, "status", problems, row, _text(80)),
             "unit_cost": c(cells, "unit_cost", problems, row, _cost),
         }
@@ -181,12 +183,14 @@ class DeviceImporter(RowImporter):
                 problems.add(row, name, f"leave it empty for {label}: {leave[name]}.")
 
     def row_keys(self, row, cells):
-        sku, serial = cells["sku"].strip(), cells["serial"].strip()
+        # Compared by key (warehouse.identity): `ab-1` and `AB-1 ` are one serial.
+        sku, serial = identity_clean(cells["sku"]), identity_clean(cells["serial"])
         if sku and serial:
-            yield (row, "serial", f"{sku}\x1f{serial}", f"{sku} #{serial}")
-        electronic_id = cells.get("electronic_id", "").strip()
+            key = f"{identity_key(sku)}\x1f{identity_key(serial)}"
+            yield (row, "serial", key, f"{sku} #{serial}")
+        electronic_id = identity_clean(cells.get("electronic_id", ""))
         if electronic_id:
-            yield (row, "electronic_id", electronic_id, electronic_id)
+            yield (row, "electronic_id", identity_key(electronic_id), electronic_id)
 
     # ------------------------------------------------------------------ a batch
 
@@ -195,7 +199,7 @@ class DeviceImporter(RowImporter):
         plan = Plan(extra={"virtual": refs.virtual})
         for record in records:
             v = record.values
-            product = refs.products.get(v["sku"])
+            product = refs.products.get(identity_key(v["sku"]))
             if product is None:
                 problems.add(record.row, "sku", f"no product with SKU “{v['sku']}”.")
                 continue
@@ -234,12 +238,15 @@ class DeviceImporter(RowImporter):
             characteristics = (
                 self._characteristics(record, product, refs, problems) if record.extra else {}
             )
-            existing = refs.devices.get((product.pk, v["serial"]))
+            serial_key = identity_key(v["serial"])
+            existing = refs.devices.get((product.pk, serial_key))
             eid = v["electronic_id"]
-            taken = refs.electronic_ids.get(eid) if eid else None
-            if taken is not None and taken != (product.pk, v["serial"]):
+            taken = refs.electronic_ids.get(identity_key(eid)) if eid else None
+            if taken is not None and taken[:2] != (product.pk, serial_key):
                 problems.add(
-                    record.row, "electronic_id", f"{eid} is the electronic id of another device."
+                    record.row,
+                    "electronic_id",
+                    f"{eid} is the electronic id of another device: {taken[2]}.",
                 )
             if existing is None and state == State.WRITTEN_OFF:
                 problems.add(
@@ -267,7 +274,7 @@ class DeviceImporter(RowImporter):
             update = self._compare(record, existing, location, owner, holder, problems)
             if update is None:
                 continue
-            if eid and eid != existing.electronic_id:
+            if eid and identity_key(eid) != identity_key(existing.electronic_id):
                 update.electronic_id = eid
                 update.changes.add("electronic_id")
             if record.extra and characteristics != existing.characteristics:
@@ -441,7 +448,11 @@ class _References:
 
     def __init__(self, records: list[Record]):
         values = [r.values for r in records]
-        self.products = Product.objects.in_bulk({v["sku"] for v in values}, field_name="sku")
+        # SKUs, serials and electronic ids by key (warehouse.identity), through their indexes.
+        self.products = {
+            identity_key(p.sku): p
+            for p in Product.objects.filter(sku__identity__in={v["sku"] for v in values})
+        }
         self.warehouses = Warehouse.objects.in_bulk(
             {v["warehouse"] for v in values if v["warehouse"]}, field_name="code"
         )
@@ -470,17 +481,18 @@ class _References:
         for definition in Characteristic.objects.filter(product__in=list(self.products.values())):
             self.characteristics[definition.product_id][definition.name] = definition
         self.devices = {
-            (d.product_id, d.serial): d
+            (d.product_id, identity_key(d.serial)): d
             for d in Device.objects.filter(
-                product__in=list(self.products.values()), serial__in={v["serial"] for v in values}
+                product__in=list(self.products.values()),
+                serial__identity__in={v["serial"] for v in values},
             ).select_related("product", "location__warehouse", "owner", "holder", "status")
         }
         eids = {v["electronic_id"] for v in values if v["electronic_id"]}
         self.electronic_ids = {
-            eid: (product_id, serial)
-            for eid, product_id, serial in Device.objects.filter(
-                electronic_id__in=eids
-            ).values_list("electronic_id", "product_id", "serial")
+            identity_key(eid): (product_id, identity_key(serial), f"{sku} #{serial}")
+            for eid, product_id, serial, sku in Device.objects.filter(
+                electronic_id__identity__in=eids
+            ).values_list("electronic_id", "product_id", "serial", "product__sku")
         }
 
     def party(self, record: Record, column: str, problems) -> Party | None:
@@ -503,6 +515,10 @@ class _References:
 
 def _text(max_length: int):
     return lambda raw: text_value(raw, max_length=max_length)
+
+
+def _identity(max_length: int):
+    return lambda raw: identity_value(raw, max_length=max_length)
 
 
 def _cost(raw: str) -> Decimal:

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from warehouse.identity import IdentityField, IdentityKey
 from warehouse.models import QUANTITY, ZERO, Location, Movement, Party, Product
 
 
@@ -105,8 +106,8 @@ class Characteristic(models.Model):
 
 class Device(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="devices")
-    serial = models.CharField("serial number", max_length=128)
-    electronic_id = models.CharField(
+    serial = IdentityField("serial number", max_length=128)
+    electronic_id = IdentityField(
         "electronic id", max_length=64, blank=True, help_text="MAC address, IMEI ..."
     )
     state = models.CharField(max_length=16, choices=State.choices)
@@ -141,13 +142,21 @@ class Device(models.Model):
     class Meta:
         ordering = ["product__sku", "serial"]
         constraints = [
-            models.UniqueConstraint(fields=["product", "serial"], name="device_serial_unique"),
             # Target of the document lines' (device, product) foreign keys.
             models.UniqueConstraint(fields=["id", "product"], name="device_id_product_unique"),
+            # Serials and electronic ids are one whatever their case, width or
+            # invisible characters (warehouse.identity): the key is unique.
             models.UniqueConstraint(
-                fields=["electronic_id"],
+                IdentityKey("serial"),
+                "product",
+                name="device_serial_key_unique",
+                violation_error_message="This product has a device with this serial number.",
+            ),
+            models.UniqueConstraint(
+                IdentityKey("electronic_id"),
                 condition=~Q(electronic_id=""),
-                name="device_electronic_id_unique",
+                name="device_electronic_id_key_unique",
+                violation_error_message="Another device has this electronic id.",
             ),
             models.CheckConstraint(
                 condition=_place_agrees(), name="device_place_agrees_with_state"

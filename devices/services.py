@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from warehouse import services as stock
 from warehouse.exceptions import InvalidSerials, WarehouseError
+from warehouse.identity import identity_clean, identity_key
 from warehouse.models import Location, Movement, Party, Product
 
 from .exceptions import (
@@ -178,8 +179,9 @@ def _devices_create(movements: Sequence[Movement], *, actor, action: str) -> lis
 
 
 def _serials_check_unknown(product: Product, serials: Sequence[str], *, line=None) -> None:
+    """Refuse serials the product has already, whatever their case or form, naming each device."""
     known = dict(
-        Device.objects.filter(product=product, serial__in=_clean(serials)).values_list(
+        Device.objects.filter(product=product, serial__identity__in=_clean(serials)).values_list(
             "serial", "state"
         )
     )
@@ -202,6 +204,21 @@ def _serials_check_unknown(product: Product, serials: Sequence[str], *, line=Non
     raise DuplicateSerial(
         f"{product.sku} already has these serial numbers: {listed}.{hint}", line=line
     )
+
+
+def _electronic_id_check_free(electronic_id: str, *, device: Device | None = None) -> None:
+    """Refuse an electronic id another device has, whatever its case or form, naming it."""
+    if not electronic_id:
+        return
+    others = Device.objects.filter(electronic_id__identity=electronic_id)
+    if device is not None and device.pk is not None:
+        others = others.exclude(pk=device.pk)
+    other = others.select_related("product").first()
+    if other is not None:
+        raise DuplicateElectronicId(
+            f"Electronic id {other.electronic_id} already exists ({other}, "
+            f"{other.get_state_display()})."
+        )
 
 
 # --------------------------------------------------------------------------- warehouse pages
@@ -327,19 +344,20 @@ def stock_adjust(**kwargs):
 
 def _devices_at(product, location, serials, quantity) -> list[Device]:
     serials = stock.serials_given(product, serials, quantity)
-    devices = {
-        d.serial: d
-        for d in Device.objects.filter(product=product, serial__in=serials).select_related(
-            "product", "location__warehouse"
-        )
+    by_key = {
+        identity_key(d.serial): d
+        for d in Device.objects.filter(
+            product=product, serial__identity__in=serials
+        ).select_related("product", "location__warehouse")
     }
-    unknown = [s for s in serials if s not in devices]
+    devices = {s: by_key.get(identity_key(s)) for s in serials}
+    unknown = [s for s, d in devices.items() if d is None]
     if unknown:
         raise InvalidSerials(f"{product.sku} has no device {', '.join(unknown)}.")
-    elsewhere = [s for s in serials if devices[s].location_id != location.pk]
+    elsewhere = [d.serial for d in devices.values() if d.location_id != location.pk]
     if elsewhere:
         raise InvalidSerials(f"Not in {location}: {', '.join(elsewhere)}.")
-    return [devices[s] for s in sorted(serials)]
+    return sorted(devices.values(), key=lambda d: d.serial)
 
 
 # --------------------------------------------------------------------------- transitions
@@ -545,21 +563,27 @@ def device_register_own(
 ) -> Device:
     """A contact registers a device the business never owned; the last registrant owns it."""
     now = now or timezone.now()
-    serial = serial.strip()
+    serial, electronic_id = identity_clean(serial), identity_clean(electronic_id)
     if not product.traceable:
         raise InvalidSerials(f"{product.sku} is not traceable: it has no devices.")
     if not serial:
         raise InvalidSerials("Give the device's serial number.")
     if party.kind != Party.Kind.CONTACT:
         raise InvalidOwner(f"Only a contact registers an own device; {party} is a merchant.")
-    device = Device.objects.select_for_update().filter(product=product, serial=serial).first()
+    device = (
+        Device.objects.select_for_update()
+        .filter(product=product, serial__identity=serial)
+        .select_related("product")
+        .first()
+    )
     if device is None:
+        _electronic_id_check_free(electronic_id)
         device = Device(
             product=product,
             serial=serial,
             state=State.OWN,
             owner=party,
-            electronic_id=electronic_id.strip(),
+            electronic_id=electronic_id,
             created_at=now,
             updated_at=now,
         )
@@ -567,8 +591,10 @@ def device_register_own(
             with transaction.atomic():
                 device.save()
         except IntegrityError as exc:
-            raise DuplicateElectronicId(
-                f"Another device has the electronic id {electronic_id}."
+            # Registered by someone else meanwhile: the unique keys are the backstop.
+            raise DuplicateSerial(
+                f"{product.sku} #{serial} or electronic id {electronic_id or '—'} was"
+                " registered by someone else meanwhile."
             ) from exc
         DeviceEvent.objects.create(
             device=device,
@@ -683,7 +709,11 @@ def device_details_set(
     ):
         if value is UNCHANGED or (value is None and name in ("electronic_id", "spot")):
             continue
-        if isinstance(value, str):
+        if name == "electronic_id":
+            value = identity_clean(value)
+            if identity_key(value) != identity_key(device.electronic_id):
+                _electronic_id_check_free(value, device=device)
+        elif isinstance(value, str):
             value = value.strip()
         if value != getattr(device, name):
             changes[name] = [_plain(getattr(device, name)), _plain(value)]
@@ -695,8 +725,9 @@ def device_details_set(
         with transaction.atomic():
             device.save()
     except IntegrityError as exc:
+        # Taken by another device meanwhile: the unique key is the backstop.
         raise DuplicateElectronicId(
-            f"Another device has the electronic id {device.electronic_id}."
+            f"Electronic id {device.electronic_id} was given to another device meanwhile."
         ) from exc
     _event(
         device,
@@ -985,7 +1016,7 @@ def _event(
 
 
 def _clean(serials: Sequence[str]) -> list[str]:
-    return [s.strip() for s in serials if s and s.strip()]
+    return [s for s in (identity_clean(s) for s in serials) if s]
 
 
 def _plain(value):

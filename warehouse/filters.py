@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from . import selectors
+from .identity import identity_clean
 from .models import CostLayer, Location, Movement, Product, Warehouse
 
 
@@ -39,7 +40,7 @@ class BalanceFilter(django_filters.FilterSet):
         return queryset  # the selector joins the chosen warehouse's balance
 
     def filter_text(self, queryset, name, value):
-        value = value.strip()
+        value = identity_clean(value)  # a SKU pasted with a stray space or full-width letters
         if not value:
             return queryset
         return queryset.filter(Q(sku__icontains=value) | Q(name__icontains=value))
@@ -68,7 +69,7 @@ class ProductFilter(django_filters.FilterSet):
         fields = ["q", "traceable", "active"]
 
     def filter_text(self, queryset, name, value):
-        value = value.strip()
+        value = identity_clean(value)  # a SKU pasted with a stray space or full-width letters
         if not value:
             return queryset
         return queryset.filter(Q(sku__icontains=value) | Q(name__icontains=value))
@@ -140,15 +141,15 @@ class MovementFilter(django_filters.FilterSet):
         fields = ["product", "location", "action", "actor", "reference", "date_from", "date_to"]
 
     def filter_product(self, queryset, name, value):
-        value = value.strip()
+        value = identity_clean(value)
         if not value:
             return queryset
-        # A product's SKU, else a serial: each then reads its own index, where an
-        # OR of the two would walk the whole ledger newest first.
-        products = list(Product.objects.filter(sku__iexact=value).values_list("id", flat=True))
+        # A product's SKU, else a serial, whatever the case or form: each then reads
+        # its own key index, where an OR of the two would walk the whole ledger.
+        products = list(Product.objects.filter(sku__identity=value).values_list("id", flat=True))
         if products:
             return queryset.filter(product_id__in=products)
-        return queryset.exclude(serial="").filter(serial__iexact=value)
+        return queryset.exclude(serial="").filter(serial__identity=value)
 
     def filter_location(self, queryset, name, value):
         """Movements from or to the location typed as CODE (any warehouse) or WAREHOUSE/CODE."""
@@ -163,7 +164,7 @@ class MovementFilter(django_filters.FilterSet):
 
 
 class SkuField(forms.ModelChoiceField):
-    """A product typed by its SKU, in any case."""
+    """A product typed by its SKU, in any case or form."""
 
     default_error_messages = {"invalid_choice": "No product has this SKU."}
 
@@ -175,10 +176,10 @@ class SkuField(forms.ModelChoiceField):
         return value.sku if isinstance(value, Product) else value
 
     def to_python(self, value):
-        value = (value or "").strip()
+        value = identity_clean(value)
         if not value:
             return None
-        product = self.queryset.filter(sku__iexact=value).first()
+        product = self.queryset.filter(sku__identity=value).first()
         if product is None:
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return product

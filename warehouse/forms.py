@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from . import services
 from .exceptions import LocationKindFixed, fmt
+from .identity import identity_clean, identity_key, identity_repeated
 from .models import MONEY, QUANTITY, Location, Party, Product
 from .selectors import real_locations
 
@@ -24,8 +25,12 @@ QUANTITY_FIELD = {
 
 
 def serials_parse(text: str) -> list[str]:
-    """Serial numbers typed, pasted one per line, or scanned (commas and spaces split too)."""
-    return [s for s in text.replace(",", "\n").replace("\t", "\n").split("\n") if s.strip()]
+    """Serial numbers typed, pasted one per line, or scanned (commas and tabs split too).
+
+    Each is cleaned (`identity_clean`: invisible characters, width, spaces around).
+    """
+    parts = (identity_clean(s) for s in text.replace(",", "\n").replace("\t", "\n").split("\n"))
+    return [s for s in parts if s]
 
 
 class LocationChoiceField(forms.ModelChoiceField):
@@ -86,16 +91,13 @@ class SuggestInput(forms.TextInput):
 
 
 class ProductSkuField(forms.ModelChoiceField):
-    """A product typed by its SKU (any case, spaces trimmed), with suggestions.
+    """A product typed by its SKU (any case or width, spaces trimmed), with suggestions.
 
     Only a product of the queryset is accepted; the message of a miss says
     which products the field takes.
     """
 
-    default_error_messages = {
-        "invalid_choice": "No active product has SKU “%(value)s”.",
-        "ambiguous": "Several products have SKU “%(value)s” in other cases: type it exactly.",
-    }
+    default_error_messages = {"invalid_choice": "No active product has SKU “%(value)s”."}
 
     def __init__(self, queryset, *, suggest: dict | None = None, **kwargs):
         attrs = {"placeholder": "SKU or name"}
@@ -114,15 +116,16 @@ class ProductSkuField(forms.ModelChoiceField):
         return value  # what was typed, as typed
 
     def to_python(self, value):
-        if value in self.empty_values or not str(value).strip():
+        sku = identity_clean(value)
+        if not sku:
             return None
-        sku = str(value).strip()
-        found = list(self.queryset.filter(sku__iexact=sku)[:10])
-        exact = [p for p in found if p.sku == sku]
-        if exact or len(found) == 1:
-            return (exact or found)[0]
-        code = "ambiguous" if found else "invalid_choice"
-        raise ValidationError(self.error_messages[code], code=code, params={"value": sku})
+        # One product per key (the database's unique index): no case to choose between.
+        found = self.queryset.filter(sku__identity=sku).first()
+        if found is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": sku}
+            )
+        return found
 
 
 # What a party suggestion puts in the field: its name and its id, “Alice Martin · #57”.
@@ -292,7 +295,7 @@ def units_clean(form: forms.Form, data: dict) -> dict:
         return data
     serials = data.get("serials") or []
     if product.traceable:
-        repeated = sorted({s.strip() for s in serials if serials.count(s) > 1})
+        repeated = identity_repeated(serials)
         if not serials:
             form.add_error("serials", f"{product.sku} is traceable: give its serial numbers.")
         elif repeated:
@@ -376,7 +379,7 @@ class BaseStockInLineFormSet(forms.BaseFormSet):
         for number, form in enumerate(lines, start=1):
             product = form.cleaned_data["product"]
             for serial in form.cleaned_data.get("serials") or ():
-                key = (product.pk, serial.strip())
+                key = (product.pk, identity_key(serial))
                 if key in seen and seen[key] != number:
                     form.add_error("serials", f"{serial} is on line {seen[key]} already.")
                 seen.setdefault(key, number)
@@ -619,6 +622,13 @@ class ProductForm(forms.ModelForm):
         model = Product
         fields = ["sku", "name", "description", "unit", "traceable", "active"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_sku(self):
+        sku = self.cleaned_data["sku"]  # cleaned by the model's IdentityField
+        twin = Product.objects.filter(sku__identity=sku).exclude(pk=self.instance.pk).first()
+        if twin is not None:
+            raise ValidationError(f"SKU {twin.sku} already exists ({twin.name}).")
+        return sku
 
     def clean(self):
         data = super().clean()

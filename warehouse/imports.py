@@ -42,6 +42,7 @@ from django.utils import timezone
 from . import services
 from .exceptions import LocationKindFixed, WarehouseError, fmt
 from .exports import formula_restore
+from .identity import identity_clean, identity_key
 from .models import (
     Location,
     Movement,
@@ -673,7 +674,7 @@ class ProductImporter(RowImporter):
         before = len(problems)
         c = self.cell
         values = {
-            "sku": c(cells, "sku", problems, row, _text(64), required=True),
+            "sku": c(cells, "sku", problems, row, _identity(64), required=True),
             "name": c(cells, "name", problems, row, _text(200), required=True),
             "unit": c(
                 cells, "unit", problems, row, lambda v: choice_value(v, Product.Unit.choices)
@@ -689,27 +690,30 @@ class ProductImporter(RowImporter):
         return Record(row, {k: v for k, v in values.items() if v is not None})
 
     def row_keys(self, row, cells):
-        sku = cells["sku"].strip()
+        sku = identity_clean(cells["sku"])
         if sku:
-            yield (row, "sku", sku, sku)
+            yield (row, "sku", identity_key(sku), sku)
 
     def batch_plan(self, records, problems):
+        # By key: `cab-hdmi-2` is the product CAB-HDMI-2, which keeps its SKU as it is.
         existing = {
-            p.sku: p
-            for p in Product.objects.filter(sku__in=[r.values["sku"] for r in records]).annotate(
-                booked=Exists(Movement.objects.filter(product=OuterRef("pk")))
-            )
+            identity_key(p.sku): p
+            for p in Product.objects.filter(
+                sku__identity__in=[r.values["sku"] for r in records]
+            ).annotate(booked=Exists(Movement.objects.filter(product=OuterRef("pk"))))
         }
         plan = Plan()
         for record in records:
-            current = existing.get(record.values["sku"])
+            current = existing.get(identity_key(record.values["sku"]))
             if current is None:
                 product = Product(**{**self.DEFAULTS, **record.values, "created_at": self.now})
                 if product.traceable and product.unit != Product.Unit.PIECE:
                     problems.add(record.row, "unit", "A traceable product is counted in pieces.")
                 plan.create.append(product)
                 continue
-            changes = {k for k, v in record.values.items() if getattr(current, k) != v}
+            changes = {
+                k for k, v in record.values.items() if k != "sku" and getattr(current, k) != v
+            }
             if "traceable" in changes and current.booked:
                 problems.add(
                     record.row,
@@ -736,6 +740,20 @@ class ProductImporter(RowImporter):
 
 def _text(max_length: int):
     return lambda raw: text_value(raw, max_length=max_length)
+
+
+def identity_value(raw: str, *, max_length: int) -> str:
+    """A SKU, serial or electronic id cell: cleaned (`identity_clean`), then bounded."""
+    value = identity_clean(text_value(raw, max_length=max_length))
+    if not value:
+        raise ValueError("only invisible characters.")
+    if len(value) > max_length:
+        raise ValueError(f"longer than {max_length} characters.")
+    return value
+
+
+def _identity(max_length: int):
+    return lambda raw: identity_value(raw, max_length=max_length)
 
 
 def _money(raw: str) -> Decimal:
@@ -1001,7 +1019,7 @@ class ConstraintImporter(RowImporter):
         c = self.cell
         values = {
             "warehouse": c(cells, "warehouse", problems, row, _text(16), required=True),
-            "sku": c(cells, "sku", problems, row, _text(64), required=True),
+            "sku": c(cells, "sku", problems, row, _identity(64), required=True),
             "minimum": c(cells, "minimum", problems, row, _quantity),
             "maximum": c(cells, "maximum", problems, row, _quantity),
             "hard": c(cells, "hard", problems, row, bool_value),
@@ -1017,16 +1035,19 @@ class ConstraintImporter(RowImporter):
         return Record(row, values)
 
     def row_keys(self, row, cells):
-        warehouse, sku = cells["warehouse"].strip(), cells["sku"].strip()
+        warehouse, sku = cells["warehouse"].strip(), identity_clean(cells["sku"])
         if warehouse and sku:
-            yield (row, "sku", f"{warehouse}\x1f{sku}", f"{sku} in {warehouse}")
+            yield (row, "sku", f"{warehouse}\x1f{identity_key(sku)}", f"{sku} in {warehouse}")
 
     def batch_plan(self, records, problems):
         warehouses = {
             w.code: w
             for w in Warehouse.objects.filter(code__in={r.values["warehouse"] for r in records})
         }
-        products = Product.objects.in_bulk({r.values["sku"] for r in records}, field_name="sku")
+        products = {
+            identity_key(p.sku): p
+            for p in Product.objects.filter(sku__identity__in={r.values["sku"] for r in records})
+        }
         existing = {
             (c.product_id, c.warehouse_id): c
             for c in StockConstraint.objects.filter(
@@ -1037,7 +1058,7 @@ class ConstraintImporter(RowImporter):
         for record in records:
             values = record.values
             warehouse = warehouses.get(values["warehouse"])
-            product = products.get(values["sku"])
+            product = products.get(identity_key(values["sku"]))
             if warehouse is None:
                 problems.add(record.row, "warehouse", _no_warehouse(values["warehouse"]))
             if product is None:
@@ -1257,17 +1278,19 @@ CREATE TEMP TABLE import_opening_rows ON COMMIT DROP AS
 SELECT s.row_no, s.warehouse, s.location, s.sku, s.quantity AS quantity_text,
        s.unit_cost AS unit_cost_text,
        w.id AS warehouse_id, l.id AS location_id, l.kind AS location_kind,
-       p.id AS product_id, p.traceable, p.unit,
+       p.id AS product_id, p.traceable, p.unit, s.sku_key,
        CASE WHEN s.quantity ~ %(number)s THEN s.quantity::numeric END AS quantity,
        CASE WHEN s.unit_cost ~ %(number)s THEN s.unit_cost::numeric END AS unit_cost
 FROM (
     SELECT row_no, btrim(warehouse) AS warehouse, btrim(location) AS location,
-           btrim(sku) AS sku, btrim(quantity) AS quantity, btrim(unit_cost) AS unit_cost
+           identity_clean(sku) AS sku, identity_key(sku) AS sku_key,
+           btrim(quantity) AS quantity, btrim(unit_cost) AS unit_cost
     FROM import_opening
 ) AS s
 LEFT JOIN warehouse_warehouse w ON w.code = s.warehouse
 LEFT JOIN warehouse_location l ON l.warehouse_id = w.id AND l.code = s.location
-LEFT JOIN warehouse_product p ON p.sku = s.sku
+-- A SKU in any case or form (warehouse.identity): the product's unique key index.
+LEFT JOIN warehouse_product p ON identity_key(p.sku) = s.sku_key
 """
 
 # Every cell checked in one scan: (row, column, message), in row order, up to the limit.
@@ -1331,14 +1354,14 @@ LIMIT %(limit)s
 
 _DUPLICATES = """
 WITH repeated AS (
-    SELECT warehouse, location, sku, min(row_no) AS first_row
+    SELECT warehouse, location, sku_key, min(row_no) AS first_row
     FROM import_opening_rows
-    GROUP BY warehouse, location, sku
+    GROUP BY warehouse, location, sku_key
     HAVING count(*) > 1
 )
 SELECT r.row_no, d.first_row, r.sku, r.warehouse, r.location
 FROM import_opening_rows r
-JOIN repeated d USING (warehouse, location, sku)
+JOIN repeated d USING (warehouse, location, sku_key)
 WHERE r.row_no <> d.first_row
 ORDER BY r.row_no
 LIMIT %(limit)s

@@ -9,9 +9,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
+
+from .identity import IdentityField, IdentityKey
 
 QUANTITY = {"max_digits": 14, "decimal_places": 3}
 MONEY = {"max_digits": 14, "decimal_places": 4}
@@ -26,7 +27,7 @@ class Product(models.Model):
         LITRE = "l", "litres"
         BOX = "box", "boxes"
 
-    sku = models.CharField("SKU", max_length=64, unique=True)
+    sku = IdentityField("SKU", max_length=64, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     traceable = models.BooleanField(
@@ -49,9 +50,14 @@ class Product(models.Model):
                 condition=~Q(traceable=True) | Q(unit="pcs"),
                 name="product_traceable_counted_in_pieces",
             ),
+            # One SKU whatever its case, width or invisible characters (warehouse.identity);
+            # its index serves every typed SKU (`sku__identity=`).
+            models.UniqueConstraint(
+                IdentityKey("sku"),
+                name="product_sku_key_unique",
+                violation_error_message="Another product has this SKU (in another case or form).",
+            ),
         ]
-        # SKUs are typed in any case (forms, filters, imports): looked up by UPPER(sku).
-        indexes = [models.Index(Upper("sku"), name="product_sku_upper")]
 
     def __str__(self):
         return f"{self.sku} · {self.name}"
@@ -235,8 +241,10 @@ class Movement(models.Model):
             # Most movements have no serial and no package: those are left out, so
             # a bulk booking of counted goods does not write these indexes.
             models.Index(fields=["serial"], condition=~Q(serial=""), name="movement_serial"),
-            # A serial typed in any case (the activity log's search).
-            models.Index(Upper("serial"), condition=~Q(serial=""), name="movement_serial_upper"),
+            # A serial typed in any case or form (the activity log's search, `serial__identity`).
+            models.Index(
+                IdentityKey("serial"), condition=~Q(serial=""), name="movement_serial_key"
+            ),
             models.Index(
                 fields=["package"], condition=Q(package__isnull=False), name="movement_package"
             ),

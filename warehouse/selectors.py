@@ -24,6 +24,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from .identity import IdentityKey, identity_clean, identity_key
 from .models import (
     MONEY,
     QUANTITY,
@@ -199,17 +200,30 @@ def real_locations(*, warehouse: Warehouse | None = None, kinds=None) -> QuerySe
     return locations.order_by("warehouse__code", "code")
 
 
-def serial_places(*, product: Product, serials) -> dict[str, Location]:
-    """Where each serial of a product is, by its last movement (absent: never booked)."""
+def serial_last_movements(*, product: Product, serials) -> dict[str, Movement]:
+    """The last movement of each serial of a product, by its key (absent: never booked).
+
+    Serials are matched whatever their case or form (`identity_key`), through
+    the ledger's key index.
+    """
     if not serials:
         return {}
     last = (
-        Movement.objects.filter(product=product, serial__in=list(serials))
-        .order_by("serial", "-id")
-        .distinct("serial")
+        Movement.objects.filter(product=product, serial__identity__in=list(serials))
+        .exclude(serial="")
+        .annotate(key=IdentityKey("serial"))
+        .order_by("serial__identity", "-id")
+        .distinct("serial__identity")
         .select_related("destination__warehouse")
     )
-    return {m.serial: m.destination for m in last}
+    return {m.key: m for m in last}
+
+
+def serial_places(*, product: Product, serials) -> dict[str, Location]:
+    """Where each serial given is, by its last movement (absent: never booked)."""
+    last = serial_last_movements(product=product, serials=serials)
+    found = {s: last.get(identity_key(s)) for s in serials}
+    return {s: m.destination for s, m in found.items() if m is not None}
 
 
 def serials_at(*, product: Product, location: Location) -> list[str]:
@@ -217,8 +231,8 @@ def serials_at(*, product: Product, location: Location) -> list[str]:
     last = (
         Movement.objects.filter(product=product)
         .exclude(serial="")
-        .order_by("serial", "-id")
-        .distinct("serial")
+        .order_by("serial__identity", "-id")
+        .distinct("serial__identity")
         .values_list("serial", "destination_id")
     )
     return sorted(serial for serial, destination in last if destination == location.pk)
@@ -344,7 +358,7 @@ def product_suggest(
     *, text: str, traceable: bool | None = None, limit: int = SUGGESTIONS
 ) -> QuerySet[Product]:
     """Active products whose SKU starts with the text or whose name contains it, by SKU."""
-    text = text.strip()
+    text = identity_clean(text)
     if not text:
         return Product.objects.none()
     products = Product.objects.filter(active=True).filter(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +35,7 @@ from .exceptions import (
     WarehouseError,
     fmt,
 )
+from .identity import identity_clean, identity_key, identity_repeated
 from .models import (
     ZERO,
     CostLayer,
@@ -50,7 +50,7 @@ from .models import (
     Warehouse,
     WarehouseStock,
 )
-from .selectors import serial_places
+from .selectors import serial_last_movements, serial_places
 
 Kind = Location.Kind
 Action = Movement.Action
@@ -889,12 +889,13 @@ def serials_given(product: Product, serials: Sequence[str], quantity=None) -> li
     """The serial numbers given for units of a traceable product, stripped and checked.
 
     At least one, none twice, and as many as `quantity` when one is given.
-    Every service taking a list of serials (stock, devices) checks it here.
+    Every service taking a list of serials (stock, devices) checks it here;
+    each is cleaned (`identity_clean`) and repeats are found by key.
     """
-    cleaned = [s.strip() for s in serials if s and s.strip()]
+    cleaned = [s for s in (identity_clean(s) for s in serials) if s]
     if not cleaned:
         raise InvalidSerials(f"{product.sku} is traceable: give one serial number per unit.")
-    repeated = sorted(serial for serial, n in Counter(cleaned).items() if n > 1)
+    repeated = identity_repeated(cleaned)
     if repeated:
         raise InvalidSerials(f"Serial numbers given twice: {', '.join(repeated)}.")
     if quantity is not None and quantity != len(cleaned):
@@ -916,7 +917,7 @@ def _serials_check_new(specs: Sequence[MovementSpec]) -> None:
             by_product.setdefault(spec.product.pk, (spec.product, []))[1].append(spec.serial)
     for product, serials in by_product.values():
         # Each line checks its own repeats; one device on two lines is caught here.
-        repeated = sorted(serial for serial, n in Counter(serials).items() if n > 1)
+        repeated = identity_repeated(serials)
         if repeated:
             raise InvalidSerials(f"Serial numbers given twice: {', '.join(repeated)}.")
         places = serial_places(product=product, serials=serials)
@@ -940,10 +941,15 @@ def _book_units(
             },
             product_locations={(product.pk, source.pk), (product.pk, destination.pk)},
         )
-        places = serial_places(product=product, serials=[s for s, _ in units])
-        elsewhere = sorted(s for s, _ in units if getattr(places.get(s), "pk", None) != source.pk)
+        last = serial_last_movements(product=product, serials=[s for s, _ in units])
+        found = {s: last.get(identity_key(s)) for s, _ in units}
+        elsewhere = sorted(
+            s for s, m in found.items() if m is None or m.destination_id != source.pk
+        )
         if elsewhere:
             raise InvalidSerials(f"Not in {source}: {', '.join(elsewhere)}.")
+        # The ledger goes on with each serial as it was first booked.
+        units = [(found[s].serial, qty) for s, qty in units]
     specs = [
         MovementSpec(
             product=product,

@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("devices", "0004_place_and_holder_checks")]
+    dependencies = [("devices", "0005_identity_keys")]
 
     operations = [
         migrations.AddConstraint(

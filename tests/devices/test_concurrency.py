@@ -141,3 +141,19 @@ def test_clerks_moving_devices_between_two_warehouses_both_ways_do_not_deadlock(
     ]
     assert (balance(w.modem, w.warehouse).in_storage, balance(w.modem, north).in_storage) == (3, 3)
     assert_positions_equal_the_ledger()
+
+
+def test_one_serial_booked_in_two_cases_at_once_makes_one_device():
+    """Two clerks book `abc1` and `ABC1` at the same moment: one device; the other clerk is
+    told someone booked it meanwhile, and their booking leaves nothing behind."""
+    w = world_create()
+
+    outcomes = run_together([lambda s=s: devices_in(w.stock, w.modem, s) for s in ("abc1", "ABC1")])
+
+    kinds = sorted(kind for kind, _ in outcomes)
+    assert kinds == ["ok", "refused"]
+    refusal = next(result for kind, result in outcomes if kind == "refused")
+    assert "booked by someone else meanwhile" in refusal.message or "already has" in refusal.message
+    assert Device.objects.filter(serial__identity="abc1").count() == 1
+    assert Movement.objects.filter(product=w.modem).count() == 1
+    assert_positions_equal_the_ledger()

@@ -180,8 +180,15 @@ def test_only_an_available_device_is_reserved(w):
 
 
 def test_a_serial_is_unique_within_its_product(w, new):
-    with refused("device_serial_unique"), transaction.atomic():
+    with refused("device_serial_key_unique"), transaction.atomic():
         copy_device(new)
+
+
+@pytest.mark.parametrize("twin", ["new-1", "NEW-1 ", "\uff2eEW-1", "NEW\u200b-1"])
+def test_a_serial_in_another_case_or_form_is_the_same_serial(w, new, twin):
+    assert new.serial == "NEW-1"
+    with refused("device_serial_key_unique"), transaction.atomic():
+        copy_device(new, serial=twin)
 
 
 def test_the_same_serial_is_allowed_for_another_product(w, new):
@@ -191,8 +198,14 @@ def test_the_same_serial_is_allowed_for_another_product(w, new):
 
 def test_an_electronic_id_is_unique_when_given(w, new):
     set_device(new, electronic_id="00:11:22:33:44:55")
-    with refused("device_electronic_id_unique"), transaction.atomic():
+    with refused("device_electronic_id_key_unique"), transaction.atomic():
         copy_device(new, serial="NEW-2")
+
+
+def test_an_electronic_id_in_another_case_is_the_same_electronic_id(w, new):
+    set_device(new, electronic_id="EID-DUP-1")
+    with refused("device_electronic_id_key_unique"), transaction.atomic():
+        copy_device(new, serial="NEW-2", electronic_id="eid-dup-1")
 
 
 def test_many_devices_may_have_no_electronic_id(w, new):

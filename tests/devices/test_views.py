@@ -825,7 +825,7 @@ def test_details_electronic_id_of_another_device_is_refused(staff_client, router
     )
 
     assert response.status_code == 200
-    assertContains(response, "Another device has the electronic id AA:BB.")
+    assertContains(response, "Electronic id AA:BB already exists (RTR-1 #R-2, New).")
     assert unchanged(device) == before
 
 

@@ -821,6 +821,8 @@ def history(staff_user, storage, shelf):
         ({"product": "rtr-1"}, ["RTR-1"]),
         ({"product": "R-1"}, ["RTR-1"]),
         ({"product": " r-1 "}, ["RTR-1"]),
+        ({"product": "\uff52\u200b-1"}, ["RTR-1"]),
+        ({"product": "ｒtr-1"}, ["RTR-1"]),
         ({"product": "R-404"}, []),
         ({"action": "move"}, ["CAB-1"]),
         ({"actor": "STELLA"}, ["CAB-1"]),
@@ -1130,7 +1132,8 @@ def test_product_create_opens_the_new_product(staff_client, db):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"sku": "CAB-1"}, "Product with this SKU already exists."),
+        ({"sku": "CAB-1"}, "SKU CAB-1 already exists ("),
+        ({"sku": "cab-1\u200b"}, "SKU CAB-1 already exists ("),
         ({"traceable": "on", "unit": "m"}, "A traceable product is counted in pieces."),
         ({"name": ""}, "This field is required."),
     ],

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("warehouse", "0010_lookup_indexes"),
+        ("warehouse", "0011_identity_keys"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
