@@ -239,7 +239,7 @@ _NOT_UTF8 = "the file is not UTF-8 text: save it as “CSV UTF-8”."
 def _csv_problem(exc: csv.Error) -> str:
     text = str(exc)
     if "end of data" in text or "EOF" in text:
-        return "unbalanced quote: a cell opened with “\"” on this row is never closed."
+        return 'unbalanced quote: a cell opened with “"” on this row is never closed.'
     if "field larger" in text:
         return f"a cell longer than {csv.field_size_limit():,} characters: not a sheet of rows."
     return f"unreadable CSV: {text}."
@@ -352,7 +352,7 @@ def text_value(raw: str, *, max_length: int, multiline: bool = False) -> str:
     if len(value) > max_length:
         raise ValueError(f"longer than {max_length} characters.")
     if not multiline and ("\n" in value or "\r" in value):
-        raise ValueError("holds a line break: is a quote (“\"”) on this row left open?")
+        raise ValueError('holds a line break: is a quote (“"”) on this row left open?')
     return value
 
 
