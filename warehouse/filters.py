@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from . import selectors
+from .fields import nul_refuse
 from .models import CostLayer, Location, Movement, Product, Warehouse
 
 
@@ -175,6 +176,7 @@ class SkuField(forms.ModelChoiceField):
         return value.sku if isinstance(value, Product) else value
 
     def to_python(self, value):
+        nul_refuse(value)  # before the query: PostgreSQL text cannot hold it
         value = (value or "").strip()
         if not value:
             return None
