@@ -14,14 +14,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_tables2 import RequestConfig
 
 from warehouse.exceptions import WarehouseError
 from warehouse.models import Party
-from warehouse.web import PER_PAGE_CHOICES, once_only
+from warehouse.web import PER_PAGE_CHOICES, once_only, table_paginate
 from warehouse.web import done as _done
 from warehouse.web import partial_template as _partial
-from warehouse.web import per_page as _per_page
 
 from . import exports, selectors, services
 from .filters import InvoiceFilter, OrderFilter, PartyFilter
@@ -44,7 +42,7 @@ PARTY_DEVICES = 500  # a party page lists at most this many owned devices
 def _table_page(request, *, filterset, table_class, template: str, context: dict):
     """A filtered, sorted, paginated table; htmx gets the table alone."""
     table = table_class(filterset.qs if filterset.is_valid() else filterset.queryset.none())
-    RequestConfig(request, paginate={"per_page": _per_page(request)}).configure(table)
+    table_paginate(request, table)
     context = {
         "nav": "billing",
         "filter": filterset,

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from . import selectors
+from .fields import nul_refuse
 from .identity import identity_clean
 from .models import CostLayer, Location, Movement, Product, Warehouse
 
@@ -176,6 +177,7 @@ class SkuField(forms.ModelChoiceField):
         return value.sku if isinstance(value, Product) else value
 
     def to_python(self, value):
+        nul_refuse(value)  # before the query: PostgreSQL text cannot hold it
         value = identity_clean(value)
         if not value:
             return None

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from . import services
 from .exceptions import LocationKindFixed, fmt
+from .fields import MAX_QUANTITY, nul_refuse
 from .identity import identity_clean, identity_key, identity_repeated
 from .models import MONEY, QUANTITY, Location, Party, Product
 from .selectors import real_locations
@@ -21,6 +22,8 @@ QUANTITY_FIELD = {
     "max_digits": QUANTITY["max_digits"],
     "decimal_places": QUANTITY["decimal_places"],
     "min_value": Decimal("0.001"),
+    # Below what the column holds (10^11), so balances adding bookings up still fit.
+    "max_value": MAX_QUANTITY,
 }
 
 
@@ -116,6 +119,7 @@ class ProductSkuField(forms.ModelChoiceField):
         return value  # what was typed, as typed
 
     def to_python(self, value):
+        nul_refuse(value)  # before the query: PostgreSQL text cannot hold it
         sku = identity_clean(value)
         if not sku:
             return None
@@ -165,6 +169,7 @@ class PartyNameField(forms.ModelChoiceField):
         return value  # what was typed, as typed
 
     def to_python(self, value):
+        nul_refuse(value)  # before the query: PostgreSQL text cannot hold it
         if value in self.empty_values or not str(value).strip():
             return None
         text = str(value).strip()
@@ -241,6 +246,7 @@ class LocationCodeField(forms.ModelChoiceField):
         return value  # what was typed, as typed
 
     def to_python(self, value):
+        nul_refuse(value)  # before the query: PostgreSQL text cannot hold it
         if value in self.empty_values or not str(value).strip():
             return None
         text = str(value).strip()
@@ -449,9 +455,7 @@ class StockIsolateForm(ProductStockForm):
 class StockAdjustForm(forms.Form):
     location = LocationCodeField()
     counted = forms.DecimalField(
-        max_digits=QUANTITY["max_digits"],
-        decimal_places=QUANTITY["decimal_places"],
-        min_value=0,
+        **{**QUANTITY_FIELD, "min_value": 0},
         label="Counted quantity",
         help_text="What is really there; the difference is booked as an adjustment.",
     )
@@ -586,15 +590,11 @@ class ConstraintForm(forms.Form):
     """A product's minimum and maximum in one warehouse."""
 
     minimum = forms.DecimalField(
-        max_digits=QUANTITY["max_digits"],
-        decimal_places=QUANTITY["decimal_places"],
-        min_value=0,
+        **{**QUANTITY_FIELD, "min_value": 0},
         initial=Decimal("0"),
     )
     maximum = forms.DecimalField(
-        max_digits=QUANTITY["max_digits"],
-        decimal_places=QUANTITY["decimal_places"],
-        min_value=0,
+        **{**QUANTITY_FIELD, "min_value": 0},
         required=False,
         help_text="Empty: no maximum.",
     )

@@ -29,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 
@@ -42,6 +42,7 @@ from django.utils import timezone
 from . import services
 from .exceptions import LocationKindFixed, WarehouseError, fmt
 from .exports import formula_restore
+from .fields import MAX_QUANTITY, NUL_MESSAGE, number_parse, text_check
 from .identity import identity_clean, identity_key
 from .models import (
     Location,
@@ -59,6 +60,9 @@ FORMATS = ("csv", "xlsx")
 YES = frozenset({"yes", "y", "true", "1", "x", "on"})
 NO = frozenset({"no", "n", "false", "0", "off"})
 Kind = Location.Kind
+MAX_COLUMNS = 200  # cells of a row read at most; a sheet declaring more is not trusted
+MAX_XLSX_BYTES = 512 * 1024 * 1024  # uncompressed size of a workbook's parts, all together
+MAX_XLSX_RATIO = 200  # uncompressed / compressed past a few MB: a zip bomb, not a sheet
 
 
 def importer_register(kind: str, cls: type[Importer]) -> None:
@@ -208,24 +212,24 @@ def _csv_open(path):
         except UnicodeDecodeError:
             raise UnreadableFile(1, _NOT_UTF8) from None
         delimiter = max((",", ";", "\t"), key=first.count) if first.strip() else ","
-        reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
-        state = {"row": 1}
+        # Strict: a quote opened and never closed is an error, not the rest of the file
+        # swallowed into one cell.
+        reader = csv.reader(itertools.chain([first], text), delimiter=delimiter, strict=True)
 
         def rows():
             number = 1
             try:
                 for number, cells in enumerate(reader, start=2):  # noqa: B007 - read below
-                    state["row"] = number
-                    yield number, cells
+                    yield number, _width_checked(number, cells)
             except UnicodeDecodeError:
                 raise UnreadableFile(number + 1, _NOT_UTF8) from None
             except csv.Error as exc:
-                raise UnreadableFile(number + 1, f"unreadable CSV: {exc}.") from None
+                raise UnreadableFile(number + 1, _csv_problem(exc)) from None
 
         try:
-            header = next(reader, [])
+            header = _width_checked(1, next(reader, []))
         except (csv.Error, UnicodeDecodeError) as exc:
-            raise UnreadableFile(1, f"unreadable header: {exc}.") from None
+            raise UnreadableFile(1, f"unreadable header: {_csv_problem(exc)}") from None
         yield Sheet(header=header, rows=rows(), done=lambda: min(raw.tell() / size, 1.0))
     finally:
         raw.close()
@@ -234,26 +238,58 @@ def _csv_open(path):
 _NOT_UTF8 = "the file is not UTF-8 text: save it as “CSV UTF-8”."
 
 
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "end of data" in text or "EOF" in text:
+        return 'unbalanced quote: a cell opened with “"” on this row is never closed.'
+    if "field larger" in text:
+        return f"a cell longer than {csv.field_size_limit():,} characters: not a sheet of rows."
+    return f"unreadable CSV: {text}."
+
+
+def _width_checked(row: int, cells: list) -> list:
+    """The row without its trailing empty cells; more than MAX_COLUMNS left: unreadable."""
+    if len(cells) > MAX_COLUMNS:
+        while cells and (cells[-1] is None or cells[-1] == ""):
+            cells.pop()
+        if len(cells) > MAX_COLUMNS:
+            raise UnreadableFile(row, f"more than {MAX_COLUMNS} columns: not a sheet of rows.")
+    return cells
+
+
 @contextmanager
 def _xlsx_open(path):
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _xlsx_size_check(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
         raise UnreadableFile(1, "not an XLSX workbook.") from None
     try:
+        if not workbook.worksheets:
+            raise UnreadableFile(1, "the workbook has no sheet.")
         sheet = workbook.worksheets[0]
-        total = sheet.max_row or 0
+        total = min(sheet.max_row or 0, 1_048_576)  # the declared size: for progress only
+        # Never trust the declared dimension (`A1:XFD1048576` would make openpyxl pad
+        # every row to 16,384 cells and invent a million rows): rows as stored.
+        sheet.reset_dimensions()
         state = {"row": 0}
         values = sheet.iter_rows(values_only=True)
-        header = [_cell_text(v) for v in next(values, ())]
+        try:
+            header = [_cell_text(v) for v in _width_checked(1, list(next(values, ())))]
+        except (ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+            raise UnreadableFile(1, f"unreadable workbook: {exc}.") from None
 
         def rows():
-            for number, cells in enumerate(values, start=2):
-                state["row"] = number
-                yield number, [_cell_text(v) for v in cells]
+            number = 1
+            try:
+                for number, cells in enumerate(values, start=2):  # noqa: B007 - read below
+                    state["row"] = number
+                    yield number, [_cell_text(v) for v in _width_checked(number, list(cells))]
+            except (ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+                raise UnreadableFile(number + 1, f"unreadable workbook: {exc}.") from None
 
         def done():
             return min(state["row"] / total, 1.0) if total else None
@@ -261,6 +297,25 @@ def _xlsx_open(path):
         yield Sheet(header=header, rows=rows(), done=done)
     finally:
         workbook.close()
+
+
+def _xlsx_size_check(path) -> None:
+    """Refuse a workbook whose parts unpack to more than MAX_XLSX_BYTES, or a zip bomb."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise UnreadableFile(1, "not an XLSX workbook.") from None
+    unpacked = sum(p.file_size for p in parts)
+    packed = sum(p.compress_size for p in parts) or 1
+    if unpacked > MAX_XLSX_BYTES or (
+        unpacked > 8 * 1024 * 1024 and unpacked / packed > MAX_XLSX_RATIO
+    ):
+        raise UnreadableFile(
+            1,
+            f"the workbook unpacks to {unpacked / 1024 / 1024:,.0f} MB from "
+            f"{packed / 1024 / 1024:,.1f} MB: too large to be a sheet of rows (save it as CSV).",
+        )
 
 
 def _cell_text(value) -> str:
@@ -289,28 +344,39 @@ def header_key(text: str) -> str:
 # --------------------------------------------------------------------------- values
 
 
-def text_value(raw: str, *, max_length: int) -> str:
-    value = raw.strip()
+def text_value(raw: str, *, max_length: int, multiline: bool = False) -> str:
+    """A cell's text, trimmed; a NUL, or a line break where a value is one line, refused.
+
+    A line break in a one-line column is what an unclosed quote of a CSV makes
+    of the rows after it: the cell swallowed them.
+    """
+    value = text_check(raw.strip())
     if len(value) > max_length:
         raise ValueError(f"longer than {max_length} characters.")
+    if not multiline and ("\n" in value or "\r" in value):
+        raise ValueError('holds a line break: is a quote (“"”) on this row left open?')
     return value
 
 
-def decimal_value(raw: str, *, places: int, digits: int = 14) -> Decimal:
-    """A non-negative number with at most `places` decimals; a point is the decimal separator."""
+def decimal_value(
+    raw: str, *, places: int, digits: int = 14, maximum: Decimal | None = None
+) -> Decimal:
+    """A non-negative number with at most `places` decimals; a point is the decimal separator.
+
+    Parsed with a bounded length and no exponent (`fields.number_parse`), so no
+    cell costs more than a few microseconds of Decimal arithmetic; at most
+    `maximum` when given, else what `digits` allow.
+    """
     text = raw.strip()
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"“{text}” is not a number.") from None
-    if not number.is_finite() or "e" in text.lower():
-        raise ValueError(f"“{text}” is not a number.")
+    number = number_parse(text)
     if number < 0:
         raise ValueError("cannot be negative.")
-    if number != number.quantize(Decimal(1).scaleb(-places)):
-        raise ValueError(f"“{text}” has more than {places} decimals.")
+    if maximum is not None and number > maximum:
+        raise ValueError(f"“{text}” is too large: at most {fmt(maximum)}.")
     if number >= Decimal(10) ** (digits - places):
         raise ValueError(f"“{text}” is too large.")
+    if number != number.quantize(Decimal(1).scaleb(-places)):
+        raise ValueError(f"“{text}” has more than {places} decimals.")
     return number.quantize(Decimal(1).scaleb(-places))
 
 
@@ -484,6 +550,10 @@ class Importer:
     def cells_of(self, row: int, cells: list[str], mapping, problems: Problems) -> dict[str, str]:
         """The row's cells by column name; an exported formula guard (`'=…`) taken off again."""
         values = {name: formula_restore(cells[i]) if i < len(cells) else "" for i, name in mapping}
+        for name, value in values.items():
+            if "\x00" in value:  # PostgreSQL text cannot hold it: refused here, kept out of SQL
+                problems.add(row, name, NUL_MESSAGE)
+                values[name] = value.replace("\x00", "")
         width = max((i for i, _ in mapping), default=-1) + 1
         if len(cells) > width:
             used = {i for i, _ in mapping}
@@ -683,7 +753,7 @@ class ProductImporter(RowImporter):
             "sale_price": c(cells, "sale_price", problems, row, _money),
             "rental_price": c(cells, "rental_price", problems, row, _money),
             "active": c(cells, "active", problems, row, bool_value),
-            "description": c(cells, "description", problems, row, _text(10_000)),
+            "description": c(cells, "description", problems, row, _text(10_000, multiline=True)),
         }
         if len(problems) > before:
             return None
@@ -738,8 +808,8 @@ class ProductImporter(RowImporter):
             Product.objects.bulk_update(plan.update, sorted(plan.fields))
 
 
-def _text(max_length: int):
-    return lambda raw: text_value(raw, max_length=max_length)
+def _text(max_length: int, *, multiline: bool = False):
+    return lambda raw: text_value(raw, max_length=max_length, multiline=multiline)
 
 
 def identity_value(raw: str, *, max_length: int) -> str:
@@ -784,7 +854,7 @@ class PartyImporter(RowImporter):
             "kind": c(cells, "kind", problems, row, _party_kind),
             "email": c(cells, "email", problems, row, _email),
             "phone": c(cells, "phone", problems, row, _text(40)),
-            "address": c(cells, "address", problems, row, _text(10_000)),
+            "address": c(cells, "address", problems, row, _text(10_000, multiline=True)),
             "vat_number": c(cells, "vat_number", problems, row, _text(32)),
             "active": c(cells, "active", problems, row, bool_value),
         }
@@ -1087,7 +1157,7 @@ class ConstraintImporter(RowImporter):
 
 
 def _quantity(raw: str) -> Decimal:
-    return decimal_value(raw, places=3)
+    return decimal_value(raw, places=3, maximum=MAX_QUANTITY)
 
 
 def _no_warehouse(code: str) -> str:
@@ -1100,7 +1170,8 @@ def _no_product(sku: str) -> str:
 
 # --------------------------------------------------------------------------- opening stock
 
-_NUMBER = r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
+# Bounded like `fields.number_parse`: a cell of a million digits is "not a number".
+_NUMBER = r"^\+?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})$"
 _NEGATIVE = r"^-([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
 OPENING_REASON = "Opening stock import"
 _OPENING_TABLES = (
@@ -1149,7 +1220,15 @@ class OpeningStockImporter(Importer):
             cursor.execute("ANALYZE import_opening")
             cursor.execute(_RESOLVE, {"number": _NUMBER})
             cursor.execute("ANALYZE import_opening_rows")
-            cursor.execute(_ROW_PROBLEMS, {"negative": _NEGATIVE, "limit": problems.limit + 1})
+            cursor.execute(
+                _ROW_PROBLEMS,
+                {
+                    "negative": _NEGATIVE,
+                    "limit": problems.limit + 1,
+                    "max_quantity": MAX_QUANTITY,
+                    "max_shown": fmt(MAX_QUANTITY),
+                },
+            )
             for row, column, message in cursor.fetchall():
                 problems.add(row, column, message)
             cursor.execute(_DUPLICATES, {"limit": problems.limit + 1})
@@ -1166,6 +1245,16 @@ class OpeningStockImporter(Importer):
             cursor.execute(_LOCK)
             cursor.execute(_DELTA)
             cursor.execute("ANALYZE import_delta")
+            cursor.execute(_TOTAL_CHECK, {"limit": problems.limit + 1})
+            for row, sku, warehouse in cursor.fetchall():
+                problems.add(
+                    row,
+                    "quantity",
+                    f"{sku} in {warehouse} would own more than the books can hold "
+                    "(99,999,999,999.999): the quantities are too large.",
+                )
+            if problems:
+                return
             cursor.execute(_RESERVED_CHECK, {"limit": problems.limit + 1})
             for row, sku, warehouse, held, left in cursor.fetchall():
                 problems.add(
@@ -1205,6 +1294,9 @@ class OpeningStockImporter(Importer):
                         cells = (cells + [""] * width)[:width]
                     if not any(cells):
                         continue
+                    if "\x00" in "".join(cells):  # COPY cannot carry it: named here instead
+                        self.cells_of(row, cells, mapping, problems)
+                        cells = [c.replace("\x00", "") for c in cells]
                     cells.append("")
                     write((row, *pick(cells)))
                     rows += 1
@@ -1301,7 +1393,8 @@ FROM (
     SELECT * FROM import_opening_rows r
     WHERE r.warehouse_id IS NULL OR r.location_id IS NULL OR r.product_id IS NULL
        OR r.location_kind NOT IN ('storage', 'quarantine') OR r.traceable
-       OR r.quantity IS NULL OR r.quantity <> round(r.quantity, 3) OR r.quantity >= 1e11
+       OR r.quantity IS NULL OR r.quantity <> round(r.quantity, 3)
+       OR r.quantity > %(max_quantity)s
        OR (r.unit = 'pcs' AND r.quantity <> trunc(r.quantity))
        OR (r.unit_cost_text <> ''
            AND (r.unit_cost IS NULL OR r.unit_cost <> round(r.unit_cost, 4)
@@ -1334,7 +1427,8 @@ CROSS JOIN LATERAL (VALUES
         WHEN r.quantity IS NULL THEN format('“%%s” is not a number.', r.quantity_text)
         WHEN r.quantity <> round(r.quantity, 3)
             THEN format('“%%s” has more than 3 decimals.', r.quantity_text)
-        WHEN r.quantity >= 1e11 THEN format('“%%s” is too large.', r.quantity_text)
+        WHEN r.quantity > %(max_quantity)s
+            THEN format('“%%s” is too large: at most %%s.', r.quantity_text, %(max_shown)s)
         WHEN r.unit = 'pcs' AND r.quantity <> trunc(r.quantity)
             THEN format('%%s is counted in pieces: %%s is not whole.', r.sku, r.quantity_text)
     END),
@@ -1405,6 +1499,20 @@ JOIN warehouse_warehousestock ws
 JOIN warehouse_location a ON a.warehouse_id = r.warehouse_id AND a.kind = 'adjustment'
 LEFT JOIN warehouse_stockposition sp
     ON sp.product_id = r.product_id AND sp.location_id = r.location_id
+"""
+
+# What a warehouse owns of a product after the import must fit its column (14 digits, 3 places).
+_TOTAL_CHECK = """
+SELECT min(d.row_no), p.sku, w.code
+FROM import_delta d
+JOIN warehouse_warehousestock ws
+    ON ws.product_id = d.product_id AND ws.warehouse_id = d.warehouse_id
+JOIN warehouse_product p ON p.id = d.product_id
+JOIN warehouse_warehouse w ON w.id = d.warehouse_id
+GROUP BY d.product_id, d.warehouse_id, p.sku, w.code, ws.in_hand, ws.dispatched, ws.rented
+HAVING ws.in_hand + ws.dispatched + ws.rented + sum(d.diff) >= 1e11
+ORDER BY 1
+LIMIT %(limit)s
 """
 
 # Storage may not drop below what documents reserve and devices block.

@@ -8,7 +8,6 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
-from django_tables2 import RequestConfig
 
 from . import exports, selectors, services
 from .exceptions import AboveMaximum, WarehouseError, fmt
@@ -61,10 +60,10 @@ from .web import (
     model_form_page,
     once_only,
     paginate_uncounted,
+    table_paginate,
 )
 from .web import done as _done
 from .web import partial_template as _partial
-from .web import per_page as _per_page
 
 
 def _refused(form, exc: WarehouseError) -> None:
@@ -518,7 +517,7 @@ def fifo_report(request):
         "value": sums["value_total"] or Decimal(0),
     }
     table = FifoTable(rows, totals=totals)
-    RequestConfig(request, paginate={"per_page": _per_page(request, 50)}).configure(table)
+    table_paginate(request, table, per_page_default=50)
     query = request.GET.copy()
     query.pop("page", None)
     query["format"] = "csv"
@@ -635,7 +634,7 @@ def _levels_initial(constraint: StockConstraint | None) -> dict | None:
 def low_stock(request):
     """Products below their minimum in a warehouse, with the quantity to reorder."""
     table = LowStockTable(selectors.low_stock_list())
-    RequestConfig(request, paginate={"per_page": _per_page(request, 100)}).configure(table)
+    table_paginate(request, table, per_page_default=100)
     context = {"nav": "inventory", "table": table}
     return render(request, "warehouse/low_stock.html", context)
 
@@ -751,8 +750,7 @@ def location_list(request):
     filterset, locations = location_search(request.GET)
     table = LocationTable(locations)
     # The figures of a location are subqueries: computed for the page's rows only.
-    paginate = {"per_page": _per_page(request), "paginator_class": KeyedPaginator}
-    RequestConfig(request, paginate=paginate).configure(table)
+    table_paginate(request, table, paginator_class=KeyedPaginator)
     context = {
         "nav": "locations",
         "filter": filterset,

@@ -6,7 +6,7 @@ It lives in the lowest app so devices and billing pages use the same helpers.
 from functools import wraps
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Paginator
 from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import redirect, render
@@ -22,6 +22,7 @@ from .exceptions import OnceKeyRefused
 from .once import ONCE_FIELD, Outcome, once_run
 
 PER_PAGE_CHOICES = (5, 25, 50, 100, 500)
+MAX_PAGE = 1_000_000  # beyond: page 1 (an OFFSET past what PostgreSQL's bigint holds is an error)
 
 
 def partial_template(request, template: str, partial: str) -> str:
@@ -33,11 +34,36 @@ def partial_template(request, template: str, partial: str) -> str:
 
 def per_page(request, default: int = 25) -> int:
     """Rows per page from `?per_page=`, one of PER_PAGE_CHOICES, else the default."""
-    try:
-        value = int(request.GET.get("per_page", default))
-    except ValueError:
-        return default
+    text = request.GET.get("per_page", "")
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 3 else default
     return value if value in PER_PAGE_CHOICES else default
+
+
+def page_number(request) -> int:
+    """The page asked by `?page=`: a whole number from 1 to MAX_PAGE, else 1."""
+    text = request.GET.get("page", "")
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_PAGE))):
+        return 1
+    number = int(text)
+    return number if 1 <= number <= MAX_PAGE else 1
+
+
+def table_paginate(request, table, *, per_page_default: int = 25, paginator_class=Paginator):
+    """Sort a table as `?sort=` asks and show the page `?page=` of `?per_page=` rows.
+
+    Not django-tables2's RequestConfig paging, which reads `per_page` and `page`
+    from the request itself, past PER_PAGE_CHOICES (`?per_page=100000` showed
+    every row) and past what PostgreSQL's OFFSET accepts. A page past the
+    last one shows the last (an uncounted list: the first).
+    """
+    RequestConfig(request, paginate=False).configure(table)  # the ordering only
+    size = per_page(request, per_page_default)
+    try:
+        table.paginate(paginator_class=paginator_class, per_page=size, page=page_number(request))
+    except EmptyPage:
+        last = table.paginator.num_pages or 1
+        table.paginate(paginator_class=paginator_class, per_page=size, page=last)
+    return table
 
 
 def paginate_uncounted(request, table, *, per_page_default: int = 25) -> dict:
@@ -47,13 +73,7 @@ def paginate_uncounted(request, table, *, per_page_default: int = 25) -> dict:
     all) or grows with the ledger: the page fetches one row more than it
     shows to know whether a next page exists.
     """
-    RequestConfig(
-        request,
-        paginate={
-            "per_page": per_page(request, per_page_default),
-            "paginator_class": LazyPaginator,
-        },
-    ).configure(table)
+    table_paginate(request, table, per_page_default=per_page_default, paginator_class=LazyPaginator)
     page = table.page
     count = len(page.object_list) if page else 0
     first = (page.number - 1) * table.paginator.per_page + 1 if count else 0
