@@ -103,6 +103,9 @@ class IdentityFormField:
     """Mixed into a form field: what is typed is cleaned (`identity_clean`) before validation."""
 
     def to_python(self, value):
+        # A NUL is refused, not cleaned away: what was typed is not what would be stored.
+        if isinstance(value, str) and "\x00" in value:
+            raise forms.ValidationError("Null characters are not allowed.", code="null_characters")
         value = super().to_python(value)
         return identity_clean(value) if value not in self.empty_values else value
 

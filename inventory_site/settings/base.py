@@ -120,6 +120,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # one user from one address
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "inventory_site.lockout.lockout_page"
+AXES_USERNAME_CALLABLE = "inventory_site.lockout.login_username"
 
 # django-csp 4: the pages load only their own scripts, styles and images.
 CONTENT_SECURITY_POLICY = {
