@@ -130,6 +130,9 @@ def test_a_serial_search_of_the_ledger_reads_the_key_index():
     query = Movement.objects.exclude(serial="").filter(serial__identity="ltp0001008").order_by()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
+        # On a near-empty table the plain serial index may look as cheap: out of the way
+        # (in this test's transaction only), the key index must be the one that serves.
+        cursor.execute("DROP INDEX movement_serial")
         plan = query.explain()
     assert "movement_serial_key" in plan
 

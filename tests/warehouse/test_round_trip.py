@@ -99,7 +99,7 @@ def test_reimporting_the_locations_export_changes_nothing(admin_client, tmp_path
     north = WarehouseFactory(code="north", name="North")
     LocationFactory(warehouse=warehouse, code="A-01", name='Aisle A, "top"')
     LocationFactory(warehouse=warehouse, code="Q", name="Quarantäne", kind=Kind.QUARANTINE)
-    LocationFactory(warehouse=north, code="IN", name="=Dock\n2", kind=Kind.INCOMING)
+    LocationFactory(warehouse=north, code="IN", name='=Dock; "2"', kind=Kind.INCOMING)
     LocationFactory(warehouse=north, code="+OLD", name="-old shelf", active=False)
     book_in(Location.objects.get(code="A-01"), ProductFactory(unit=Product.Unit.METRE), "2.5")
     before = rows_of(Location)
