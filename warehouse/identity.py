@@ -36,6 +36,8 @@ import unicodedata
 from django import forms
 from django.db import models
 
+from .fields import nul_refuse
+
 # Format (Cf) and control (Cc) characters of Unicode 15, with the invisible
 # marks around them: the combining grapheme joiner, variation selectors,
 # Mongolian free variation selectors and the Hangul fillers. Written with
@@ -103,9 +105,7 @@ class IdentityFormField:
     """Mixed into a form field: what is typed is cleaned (`identity_clean`) before validation."""
 
     def to_python(self, value):
-        # A NUL is refused, not cleaned away: what was typed is not what would be stored.
-        if isinstance(value, str) and "\x00" in value:
-            raise forms.ValidationError("Null characters are not allowed.", code="null_characters")
+        nul_refuse(value)  # refused, not cleaned away: what was typed is not what would be stored
         value = super().to_python(value)
         return identity_clean(value) if value not in self.empty_values else value
 
