@@ -9,7 +9,7 @@ no gaps, and a document is cancelled.
 
 from django.contrib import admin
 
-from warehouse.admin import ReadOnlyAdmin
+from warehouse.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
     CreditNote,
@@ -23,36 +23,17 @@ from .models import (
 )
 
 
-class LineInline(admin.TabularInline):
-    """Lines of a document: shown, never edited (the document's page adds and removes them)."""
-
-    extra = 0
-    can_delete = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class OrderLineInline(LineInline):
+class OrderLineInline(ReadOnlyInline):
     model = OrderLine
     fields = ["position", "kind", "product", "quantity", "unit_price", "device", "rental_until"]
 
 
-class InvoiceLineInline(LineInline):
+class InvoiceLineInline(ReadOnlyInline):
     model = InvoiceLine
     fields = ["position", "product", "quantity", "unit_price", "device", "unit_cost"]
 
 
-class CreditNoteLineInline(LineInline):
+class CreditNoteLineInline(ReadOnlyInline):
     model = CreditNoteLine
     fields = ["invoice_line", "quantity", "device"]
 

@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin
 
-from warehouse.admin import ReadOnlyAdmin
+from warehouse.admin import ReadOnlyAdmin, ReadOnlyInline
 from warehouse.exceptions import WarehouseError
 
 from . import services
@@ -27,25 +27,13 @@ EVENT_FIELDS = [
 ]
 
 
-class DeviceEventInline(admin.TabularInline):
+class DeviceEventInline(ReadOnlyInline):
     """The device's history: append-only, so shown and never edited."""
 
     model = DeviceEvent
     fields = EVENT_FIELDS
-    readonly_fields = EVENT_FIELDS
     ordering = ["-created_at", "-id"]
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return (
@@ -61,18 +49,9 @@ class DeviceEventInline(admin.TabularInline):
         )
 
 
-class InstalledPartInline(admin.TabularInline):
+class InstalledPartInline(ReadOnlyInline):
     model = InstalledPart
     fields = ["product", "quantity"]
-    readonly_fields = ["product", "quantity"]
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class DeviceAdminForm(forms.ModelForm):

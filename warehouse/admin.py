@@ -107,6 +107,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Rows a service writes, shown under their parent: every field read-only, none added,
+    changed or deleted (document lines, history, installed parts, FIFO consumptions)."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Movement)
 class MovementAdmin(ReadOnlyAdmin):
     list_display = [
@@ -174,18 +194,9 @@ class IncomingPackageAdmin(ReadOnlyAdmin):
     list_select_related = ["product", "warehouse"]
 
 
-class LayerConsumptionInline(admin.TabularInline):
+class LayerConsumptionInline(ReadOnlyInline):
     model = LayerConsumption
     fields = ["movement", "quantity", "unit_cost"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CostLayer)
