@@ -32,20 +32,25 @@ def partial_template(request, template: str, partial: str) -> str:
     return template
 
 
+def _whole_number(request, name: str, *, at_most: int) -> int | None:
+    """`?name=` as a whole number of ASCII digits up to `at_most`, else None (no int() of
+    a 40-digit or full-width text)."""
+    text = request.GET.get(name, "")
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(at_most))):
+        return None
+    number = int(text)
+    return number if number <= at_most else None
+
+
 def per_page(request, default: int = 25) -> int:
     """Rows per page from `?per_page=`, one of PER_PAGE_CHOICES, else the default."""
-    text = request.GET.get("per_page", "")
-    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 3 else default
+    value = _whole_number(request, "per_page", at_most=max(PER_PAGE_CHOICES))
     return value if value in PER_PAGE_CHOICES else default
 
 
 def page_number(request) -> int:
     """The page asked by `?page=`: a whole number from 1 to MAX_PAGE, else 1."""
-    text = request.GET.get("page", "")
-    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_PAGE))):
-        return 1
-    number = int(text)
-    return number if 1 <= number <= MAX_PAGE else 1
+    return _whole_number(request, "page", at_most=MAX_PAGE) or 1
 
 
 def table_paginate(request, table, *, per_page_default: int = 25, paginator_class=Paginator):
