@@ -39,13 +39,6 @@ def number_parse(text: str) -> Decimal:
         raise ValueError(f"“{_shown(text)}” is not a number.") from None
 
 
-def text_check(text: str) -> str:
-    """The text unchanged; ValueError when it holds a NUL."""
-    if "\x00" in text:
-        raise ValueError(NUL_MESSAGE)
-    return text
-
-
 def nul_refuse(value) -> None:
     """A form or filter field's check: no NUL (a ModelChoiceField queries before validators)."""
     if isinstance(value, str) and "\x00" in value:

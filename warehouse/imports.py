@@ -42,7 +42,7 @@ from django.utils import timezone
 from . import services
 from .exceptions import LocationKindFixed, WarehouseError, fmt
 from .exports import formula_restore
-from .fields import MAX_QUANTITY, NUL_MESSAGE, number_parse, text_check
+from .fields import MAX_QUANTITY, NUL_MESSAGE, number_parse
 from .identity import identity_clean, identity_key
 from .models import (
     Location,
@@ -345,12 +345,13 @@ def header_key(text: str) -> str:
 
 
 def text_value(raw: str, *, max_length: int, multiline: bool = False) -> str:
-    """A cell's text, trimmed; a NUL, or a line break where a value is one line, refused.
+    """A cell's text, trimmed; a line break where a value is one line refused.
 
+    (A NUL never gets here: `cells_of` reports it and takes it out of every cell.)
     A line break in a one-line column is what an unclosed quote of a CSV makes
     of the rows after it: the cell swallowed them.
     """
-    value = text_check(raw.strip())
+    value = raw.strip()
     if len(value) > max_length:
         raise ValueError(f"longer than {max_length} characters.")
     if not multiline and ("\n" in value or "\r" in value):
