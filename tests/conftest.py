@@ -1,10 +1,9 @@
-import uuid
-
 import pytest
 from django.test import Client
 
 from tests.roles import role
 from tests.warehouse.factories import UserFactory, WarehouseFactory, storage_of
+from warehouse.once import ONCE_FIELD, once_key_new
 
 _client_post = Client.post
 
@@ -17,10 +16,10 @@ def _post_once(self, path, data=None, *args, **kwargs):
     """
     if data is None or isinstance(data, dict):
         data = dict(data or {})
-        if "once" not in data:
-            data["once"] = uuid.uuid4().hex
-        elif data["once"] is None:
-            del data["once"]
+        if ONCE_FIELD not in data:
+            data[ONCE_FIELD] = once_key_new()
+        elif data[ONCE_FIELD] is None:
+            del data[ONCE_FIELD]
     return _client_post(self, path, data, *args, **kwargs)
 
 
