@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from ..exceptions import AboveMaximum, InvalidQuantity, WarehouseError
+from ..exceptions import AboveMaximum, InvalidMaximum, InvalidQuantity
 from ..models import ZERO, Product, StockConstraint, Warehouse, WarehouseStock
 from .base import _pairs_q
 
@@ -52,7 +52,7 @@ def constraint_set(
     if minimum is None or minimum < 0:
         raise InvalidQuantity("The minimum cannot be negative.")
     if maximum is not None and maximum < minimum:
-        raise WarehouseError("The maximum cannot be below the minimum.")
+        raise InvalidMaximum("The maximum cannot be below the minimum.")
     constraint, _ = StockConstraint.objects.update_or_create(
         product=product,
         warehouse=warehouse,

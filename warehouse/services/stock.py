@@ -15,12 +15,14 @@ from django.utils import timezone
 
 from ..exceptions import (
     InsufficientStock,
+    InvalidCount,
     InvalidDestination,
     InvalidLocation,
-    InvalidPackage,
+    InvalidPackagePrice,
     InvalidQuantity,
+    InvalidReason,
     InvalidSerials,
-    WarehouseError,
+    InvalidUnitCost,
 )
 from ..identity import identity_key, identity_repeated
 from ..models import ZERO, IncomingPackage, Location, Movement, Product, StockPosition, Warehouse
@@ -75,10 +77,12 @@ def stock_in(
         unit_cost = line.unit_cost
         if line.package_price is not None:
             if line.package_price < 0:
-                raise InvalidPackage(f"The package price of {line.product.sku} cannot be negative.")
+                raise InvalidPackagePrice(
+                    f"The package price of {line.product.sku} cannot be negative."
+                )
             unit_cost = package_unit_cost(price=line.package_price, quantity=count)
         if unit_cost is None or unit_cost < 0:
-            raise WarehouseError(f"The unit cost of {line.product.sku} cannot be negative.")
+            raise InvalidUnitCost(f"The unit cost of {line.product.sku} cannot be negative.")
         package = None
         if line.package_number or location.kind == Kind.INCOMING:
             package = _package_open(
@@ -131,7 +135,7 @@ def stock_remove(
     if not location.is_real:
         raise InvalidLocation(f"Goods can only be removed from a real location, not {location}.")
     if not reason.strip():
-        raise WarehouseError("Say why the goods are removed.")
+        raise InvalidReason("Say why the goods are removed.")
     loss = virtual_location(warehouse=location.warehouse_id, kind=Kind.ADJUSTMENT)
     return _book_units(
         actor=actor,
@@ -213,7 +217,7 @@ def stock_isolate(
     if quarantine.warehouse_id != location.warehouse_id:
         raise InvalidDestination("The quarantine must be in the same warehouse as the goods.")
     if not reason.strip():
-        raise WarehouseError("Say why the goods are isolated.")
+        raise InvalidReason("Say why the goods are isolated.")
     return _book_units(
         actor=actor,
         product=product,
@@ -248,13 +252,13 @@ def stock_adjust(
     if counted is None or counted < 0:
         raise InvalidQuantity("The counted quantity cannot be negative.")
     if product.traceable:
-        raise WarehouseError(
+        raise InvalidCount(
             f"{product.sku} is traceable: adjust its devices one by one, not by a count."
         )
     if not reason.strip():
-        raise WarehouseError("Say why the stock is adjusted.")
+        raise InvalidReason("Say why the stock is adjusted.")
     if unit_cost is not None and unit_cost < 0:
-        raise WarehouseError(f"The unit cost of {product.sku} cannot be negative.")
+        raise InvalidUnitCost(f"The unit cost of {product.sku} cannot be negative.")
     _quantity_check(product, counted, allow_zero=True)
     adjustment = virtual_location(warehouse=location.warehouse_id, kind=Kind.ADJUSTMENT)
     # Lock before reading the booked quantity, so the difference is exact; the
