@@ -31,6 +31,8 @@ _NUMBER = r"^\+?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})$"
 _NEGATIVE = r"^-([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
 OPENING_REASON = "Opening stock import"
 _OPENING_TABLES = (
+    "import_walk",
+    "import_steps",
     "import_taken",
     "import_moves",
     "import_delta",
@@ -44,9 +46,11 @@ class OpeningStockImporter(Importer):
 
     The quantity sets what the location holds: the difference from the books
     is booked as an adjustment up (from the warehouse's adjustment location,
-    at the row's unit cost, opening a FIFO layer) or down (consuming the
-    oldest layers), so a second import of the same file books nothing.
-    Everything runs set-based in SQL over a staging table filled by COPY.
+    at the row's unit cost, or the average so far when it is empty, opening a
+    FIFO layer) or down (consuming the oldest layers), so a second import of
+    the same file books nothing. The rows are booked as `movements_book`
+    would book them in the file's order, in one batch; everything runs
+    set-based in SQL over a staging table filled by COPY.
     """
 
     label = "Opening stock (per location, with unit cost)"
@@ -182,6 +186,8 @@ class OpeningStockImporter(Importer):
             cursor.execute("DROP TABLE IF EXISTS pg_temp.import_moves")
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Movement._meta.db_table])
             cursor.execute(_MOVES, {"sequence": cursor.fetchone()[0]})
+            for statement in (_STEPS, _STEPS_INDEX, "ANALYZE import_steps", _WALK, _WALK_INDEX):
+                cursor.execute(statement)
             cursor.execute(_MOVEMENTS, params)
             cursor.execute(_POSITIONS_UPDATE)
             cursor.execute(_POSITIONS_INSERT)
@@ -347,8 +353,7 @@ SELECT r.row_no, r.product_id, r.location_id, r.location_kind, r.warehouse_id,
        sp.id AS position_id,
        COALESCE(sp.quantity, 0) AS booked,
        r.quantity - COALESCE(sp.quantity, 0) AS diff,
-       COALESCE(r.unit_cost, ws.average_cost)::numeric(14, 4) AS unit_cost,
-       ws.average_cost
+       r.unit_cost::numeric(14, 4) AS given_cost
 FROM import_opening_rows r
 JOIN warehouse_warehousestock ws
     ON ws.product_id = r.product_id AND ws.warehouse_id = r.warehouse_id
@@ -408,8 +413,47 @@ SELECT nextval(%(sequence)s::regclass) AS id, d.*
 FROM (SELECT * FROM import_delta WHERE diff <> 0 ORDER BY row_no) AS d
 """
 
-# The ledger: one adjustment per changed row, gains at the row's unit cost,
-# losses at the average cost (as `movements_book` values them).
+# The moving average, walked row by row as `movements_book` books them in file order:
+# each product × warehouse from its balance (step 0) through its rows (steps 1, 2 ...).
+# A gain is valued at its unit cost (empty: the average so far) and weighed in by
+# `services.average_after_receipt`'s rule, rounded at every step as the services
+# round; a loss leaves at the average so far. The recursion is as deep as the most
+# rows one product has in one warehouse; each step finds its row by the index.
+_STEPS = """
+CREATE TEMP TABLE import_steps ON COMMIT DROP AS
+SELECT id, product_id, warehouse_id, diff, given_cost,
+       row_number() OVER (PARTITION BY product_id, warehouse_id ORDER BY id) AS step
+FROM import_moves
+"""
+_STEPS_INDEX = "CREATE INDEX ON import_steps (product_id, warehouse_id, step)"
+_WALK = """
+CREATE TEMP TABLE import_walk ON COMMIT DROP AS
+WITH RECURSIVE walk (id, product_id, warehouse_id, step, owned, average, unit_cost) AS (
+    SELECT NULL::bigint, ws.product_id, ws.warehouse_id, 0::bigint,
+           (ws.in_hand + ws.dispatched + ws.rented)::numeric, ws.average_cost::numeric,
+           NULL::numeric
+    FROM warehouse_warehousestock ws
+    WHERE (ws.product_id, ws.warehouse_id) IN (SELECT product_id, warehouse_id FROM import_steps)
+  UNION ALL
+    SELECT s.id, s.product_id, s.warehouse_id, s.step, w.owned + s.diff,
+           CASE
+               WHEN s.diff < 0 THEN w.average
+               WHEN w.owned <= 0 THEN COALESCE(s.given_cost, w.average)
+               ELSE round(
+                   (w.owned * w.average + s.diff * COALESCE(s.given_cost, w.average))
+                   ::numeric(1000, 30) / (w.owned + s.diff), 4)
+           END,
+           CASE WHEN s.diff > 0 THEN COALESCE(s.given_cost, w.average) ELSE w.average END
+    FROM walk w
+    JOIN import_steps s
+        ON s.product_id = w.product_id AND s.warehouse_id = w.warehouse_id
+       AND s.step = w.step + 1
+)
+SELECT id, product_id, warehouse_id, step, average, unit_cost FROM walk WHERE id IS NOT NULL
+"""
+_WALK_INDEX = "CREATE INDEX ON import_walk (id)"
+
+# The ledger: one adjustment per changed row at the unit cost of the walk.
 _MOVEMENTS = """
 INSERT INTO warehouse_movement
     (id, product_id, quantity, source_id, destination_id, action, unit_cost, serial, supplier,
@@ -418,9 +462,10 @@ SELECT d.id, d.product_id, abs(d.diff),
        CASE WHEN d.diff > 0 THEN d.adjustment_id ELSE d.location_id END,
        CASE WHEN d.diff > 0 THEN d.location_id ELSE d.adjustment_id END,
        CASE WHEN d.diff > 0 THEN 'adjust_up' ELSE 'adjust_down' END,
-       CASE WHEN d.diff > 0 THEN d.unit_cost ELSE d.average_cost END,
-       '', '', %(reason)s, %(reference)s, %(batch)s, NULL, %(actor)s, %(now)s
+       w.unit_cost, '', '', %(reason)s, %(reference)s, %(batch)s, NULL, %(actor)s, %(now)s
 FROM import_moves d
+JOIN import_walk w ON w.id = d.id
+ORDER BY d.id
 """
 
 # Positions: Σ in − Σ out. Rows that exist are updated; new ones (gains only, for a
@@ -449,32 +494,26 @@ ON CONFLICT (product_id, location_id)
 DO UPDATE SET quantity = warehouse_stockposition.quantity + EXCLUDED.quantity
 """
 
-# Balances: in hand and in storage move by the differences; the moving average
-# takes the losses first (they leave at the average, which they do not change),
-# then weighs what is still owned against the gains at their unit costs.
+# Balances: in hand and in storage move by the differences; the average cost is
+# where the walk ends.
 _BALANCES = """
 UPDATE warehouse_warehousestock ws SET
     in_hand = ws.in_hand + g.real,
     in_storage = ws.in_storage + g.storage,
-    average_cost = CASE
-        WHEN g.gain = 0 THEN ws.average_cost
-        WHEN ws.in_hand + ws.dispatched + ws.rented - g.loss <= 0
-            THEN round(g.gain_value / g.gain, 4)
-        ELSE round(
-            ((ws.in_hand + ws.dispatched + ws.rented - g.loss) * ws.average_cost + g.gain_value)
-            / (ws.in_hand + ws.dispatched + ws.rented - g.loss + g.gain), 4)
-    END,
+    average_cost = a.average,
     updated_at = %(now)s
 FROM (
     SELECT product_id, warehouse_id,
            sum(diff) AS real,
-           COALESCE(sum(diff) FILTER (WHERE location_kind = 'storage'), 0) AS storage,
-           COALESCE(sum(diff) FILTER (WHERE diff > 0), 0) AS gain,
-           COALESCE(sum(diff * unit_cost) FILTER (WHERE diff > 0), 0) AS gain_value,
-           COALESCE(-sum(diff) FILTER (WHERE diff < 0), 0) AS loss
+           COALESCE(sum(diff) FILTER (WHERE location_kind = 'storage'), 0) AS storage
     FROM import_moves
     GROUP BY product_id, warehouse_id
 ) AS g
+JOIN (
+    SELECT DISTINCT ON (product_id, warehouse_id) product_id, warehouse_id, average
+    FROM import_walk
+    ORDER BY product_id, warehouse_id, step DESC
+) AS a USING (product_id, warehouse_id)
 WHERE ws.product_id = g.product_id AND ws.warehouse_id = g.warehouse_id
 """
 
@@ -530,17 +569,31 @@ FROM (SELECT layer_id, sum(quantity) AS quantity FROM import_taken GROUP BY laye
 WHERE c.id = t.layer_id
 """
 
-# Gains open one layer per product × warehouse × unit cost, numbered by the file.
+# Gains open layers numbered by the file, as `_fifo_apply` opens them: gains that
+# follow one another in the file (losses between them aside) with the same product,
+# warehouse and unit cost share one layer; any other gain starts the next.
 _FIFO_OPEN = """
 INSERT INTO warehouse_costlayer
     (product_id, warehouse_id, package_id, package_number, movement_id, received_at,
      quantity, remaining, unit_cost)
 SELECT product_id, warehouse_id, NULL, %(reference)s, min(id), %(now)s,
        sum(diff), sum(diff), unit_cost
-FROM import_moves
-WHERE diff > 0
-GROUP BY product_id, warehouse_id, unit_cost
-ORDER BY product_id, warehouse_id, unit_cost
+FROM (
+    SELECT g.*, sum(g.starts) OVER (ORDER BY g.id) AS run
+    FROM (
+        SELECT m.id, m.product_id, m.warehouse_id, m.diff, w.unit_cost,
+               CASE WHEN ROW(m.product_id, m.warehouse_id, w.unit_cost) IS NOT DISTINCT FROM
+                         ROW(lag(m.product_id) OVER o, lag(m.warehouse_id) OVER o,
+                             lag(w.unit_cost) OVER o)
+                    THEN 0 ELSE 1 END AS starts
+        FROM import_moves m
+        JOIN import_walk w ON w.id = m.id
+        WHERE m.diff > 0
+        WINDOW o AS (ORDER BY m.id)
+    ) AS g
+) AS runs
+GROUP BY run, product_id, warehouse_id, unit_cost
+ORDER BY run
 """
 
 
