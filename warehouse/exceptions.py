@@ -46,6 +46,30 @@ class InvalidPackage(WarehouseError):
     field = "package_number"
 
 
+class InvalidPackagePrice(InvalidPackage):
+    field = "package_price"
+
+
+class InvalidReason(WarehouseError):
+    """A booking that must say why (a removal, an isolation, an adjustment) does not."""
+
+    field = "reason"
+
+
+class InvalidUnitCost(WarehouseError):
+    field = "unit_cost"
+
+
+class InvalidCount(WarehouseError):
+    """A stocktake's counted quantity that cannot be booked as one (devices are not counted)."""
+
+    field = "counted"
+
+
+class InvalidMaximum(WarehouseError):
+    field = "maximum"
+
+
 class InactiveProduct(WarehouseError):
     field = "product"
 

@@ -1,6 +1,6 @@
 """Thin views: bind a form, call one service or selector, pick a template."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.contrib.auth.decorators import permission_required
 from django.db import transaction
@@ -417,8 +417,7 @@ def incoming_reference(request):
 def _reference_price(values) -> dict | None:
     """The product's average unit cost in the location's warehouse, and what the package makes it.
 
-    The new average is the one `movements_book` computes: (owned × average +
-    units × unit cost) ÷ (owned + units).
+    The new average is the one `movements_book` books (`average_after_receipt`).
     """
     form = ReferencePriceForm(values)
     if not form.is_valid():
@@ -437,14 +436,10 @@ def _reference_price(values) -> dict | None:
     }
     units, price = form.units(), form.cleaned_data["package_price"]
     if units and price is not None:
-        unit_cost = (price / units).quantize(services.COST_PLACES, rounding=ROUND_HALF_UP)
-        owned = row.ownership
-        average = unit_cost
-        if owned > 0:
-            total = owned * row.average_cost + units * unit_cost
-            average = (total / (owned + units)).quantize(
-                services.COST_PLACES, rounding=ROUND_HALF_UP
-            )
+        unit_cost = services.package_unit_cost(price=price, quantity=units)
+        average = services.average_after_receipt(
+            owned=row.ownership, average=row.average_cost, quantity=units, unit_cost=unit_cost
+        )
         reference.update(units=units, unit_cost=unit_cost, new_average=average)
     return reference
 

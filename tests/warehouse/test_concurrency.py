@@ -24,6 +24,7 @@ from warehouse import services
 from warehouse.exceptions import InsufficientStock, InvalidSerials, WarehouseError
 from warehouse.models import StockPosition, WarehouseStock
 from warehouse.selectors import serials_at
+from warehouse.services import stock as stock_actions
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -124,7 +125,8 @@ def paused(monkeypatch):
     By then the service has checked its request (and taken the locks it takes
     before booking); a second clerk can be started against that moment.
     """
-    real_book = services.movements_book
+    # The business actions call the writer where they live (warehouse.services.stock).
+    real_book = stock_actions.movements_book
 
     class Pause:
         reached = threading.Event()
@@ -141,7 +143,7 @@ def paused(monkeypatch):
             pause.released.wait(timeout=JOIN_TIMEOUT)
         return real_book(**kwargs)
 
-    monkeypatch.setattr(services, "movements_book", book_after_pause)
+    monkeypatch.setattr(stock_actions, "movements_book", book_after_pause)
     yield pause
     pause.resume()
 

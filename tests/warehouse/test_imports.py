@@ -528,6 +528,42 @@ def test_opening_stock_books_the_ledger_positions_balances_and_layers(tmp_path, 
     books_agree()
 
 
+def test_an_opening_row_without_a_cost_is_valued_at_the_average_of_the_rows_before(
+    tmp_path, main, goods
+):
+    """As the services value it: the average the file's earlier rows made, not the one before
+    the file (which valued these 10 pieces at 0 and halved the average)."""
+    text = """
+warehouse,location,sku,quantity,unit_cost
+main,A-01,PSU-1,10,7.80
+main,STOCK,PSU-1,10,
+"""
+    result = run("opening_stock", csv_file(tmp_path, "opening.csv", text))
+
+    assert result.ok, result.problems
+    costs = Movement.objects.filter(product=goods["psu"]).order_by("id")
+    assert [m.unit_cost for m in costs] == [D("7.80"), D("7.80")]
+    stock = WarehouseStock.objects.get(product=goods["psu"], warehouse=main)
+    assert stock.average_cost == D("7.80")
+    books_agree()
+
+
+def test_opening_rows_round_the_average_at_each_row_as_the_services_do(tmp_path, main, goods):
+    """0.0001, then two rows at 0: 0.00005 rounds up to 0.0001 at the second row, and
+    (2 × 0.0001 + 0) / 3 to 0.0001 at the third; one sum over the file made it 0."""
+    text = """
+warehouse,location,sku,quantity,unit_cost
+main,A-01,PSU-1,1,0.0001
+main,STOCK,PSU-1,1,0
+main,QUAR,PSU-1,1,0
+"""
+    result = run("opening_stock", csv_file(tmp_path, "opening.csv", text))
+
+    assert result.ok, result.problems
+    stock = WarehouseStock.objects.get(product=goods["psu"], warehouse=main)
+    assert stock.average_cost == D("0.0001")
+
+
 def test_opening_stock_from_xlsx_books_the_same_as_the_csv(tmp_path, main, goods):
     rows = [
         ["Warehouse", "Location", "SKU", "Quantity", "Unit cost"],
@@ -689,7 +725,8 @@ def test_twenty_thousand_lines_cost_a_bounded_number_of_statements(tmp_path, mai
         f.write("warehouse,location,sku,quantity,unit_cost\n")
         for p in products:
             for j in range(50):
-                f.write(f"main,S-{j:02d},{p.sku},{j + 1},{1 + j % 3}.25\n")
+                # Three costs, each on a run of rows: a run of one cost is one layer.
+                f.write(f"main,S-{j:02d},{p.sku},{j + 1},{1 + j // 17}.25\n")
     with CaptureQueriesContext(connection) as queries:
         result = run("opening_stock", path)
     assert result.ok, result.problems[:3]
