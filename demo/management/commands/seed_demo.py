@@ -2,9 +2,9 @@
 
 `--scale S` (the default, what `make run` loads) books a first look through
 the services. `--scale M` and `--scale L` write a reproducible history of
-thousands of products and millions of movements with `billing.seeding`
+thousands of products and millions of movements with `demo.seeding`
 (PostgreSQL COPY, projections derived in SQL). `--check` verifies the
-invariants of the books with SQL. It lives in billing, the top app, because
+invariants of the books with SQL. It lives in demo, the top floor, because
 it drives all three: stock, devices and documents.
 """
 
@@ -21,9 +21,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from billing import seeding
 from billing import services as billing
 from billing.models import OrderLine
+from demo import seeding
 from devices import services as devices
 from devices.models import Characteristic, Device, DeviceStatus, State
 from warehouse import services

@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Count
 
-from billing import seeding
 from billing.models import Invoice, Order
+from demo import seeding
 from devices.models import Device, State
 from tests.roles import role
 from warehouse.models import Movement, Product, Reservation

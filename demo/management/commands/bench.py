@@ -52,10 +52,10 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from billing import seeding
 from billing import services as billing
-from billing.management.commands.seed_demo import Command as SeedDemo
 from billing.models import Order, OrderLine
+from demo import seeding
+from demo.management.commands.seed_demo import Command as SeedDemo
 from devices.models import Device
 from warehouse import selectors
 from warehouse import services as stock
