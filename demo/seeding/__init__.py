@@ -1,21 +1,3 @@
-from .history import (
-    CHECKS,
-    SIZES,
-    Size,
-    invariants_check,
-    marker_read,
-    seed_scale,
-    size_scaled,
-    table_counts,
-)
+from .history import SIZES, Size, marker_read, seed_scale, size_scaled, table_counts
 
-__all__ = [
-    "CHECKS",
-    "SIZES",
-    "Size",
-    "invariants_check",
-    "marker_read",
-    "seed_scale",
-    "size_scaled",
-    "table_counts",
-]
+__all__ = ["SIZES", "Size", "marker_read", "seed_scale", "size_scaled", "table_counts"]
