@@ -150,6 +150,8 @@ def test_the_bench_runs_end_to_end_and_reports_every_row(tmp_path):
         "reservations: 4 threads confirming one-line orders",
         "reservations: units oversold / deadlocks",
         "FIFO report over the whole ledger",
+        "check_books: ",
+        "Books agree: ",
     ):
         assert measure in text
     assert "import opening_stock" in text or "import: not available" in text
@@ -159,6 +161,7 @@ def test_the_bench_runs_end_to_end_and_reports_every_row(tmp_path):
     assert rows["reservations_rate"]["detail"]["floor_orders_per_s"] > 0
     assert not Reservation.objects.filter(document_type="bench").exists()
     assert rows["balance_queries"]["met"] is True
+    assert (rows["check_books"]["figure"], rows["check_books"]["met"]) == (0, True)
     assert {
         "seed_build",
         "balance_vs_raw",

@@ -1,82 +1,27 @@
 """Demo data: a living warehouse, small through the services or large by COPY.
 
 `--scale S` (the default, what `make run` loads) books a first look through
-the services. `--scale M` and `--scale L` write a reproducible history of
-thousands of products and millions of movements with `demo.seeding`
-(PostgreSQL COPY, projections derived in SQL). `--check` verifies the
-invariants of the books with SQL. It lives in demo, the top floor, because
-it drives all three: stock, devices and documents.
+the services (demo.small). `--scale M` and `--scale L` write a reproducible
+history of thousands of products and millions of movements with
+`demo.seeding` (PostgreSQL COPY, projections derived in SQL). `--check`
+runs the audit of the books (`check_books`). It lives in demo, the top
+floor, because it drives all three apps: stock, devices and documents.
 """
 
 import argparse
 import random
-from datetime import timedelta
-from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils import timezone
 
-from billing import services as billing
-from billing.models import OrderLine
-from demo import seeding
-from devices import services as devices
-from devices.models import Characteristic, Device, DeviceStatus, State
-from warehouse import services
-from warehouse.exceptions import WarehouseError
-from warehouse.models import Location, Party, Product
+from demo.bulk import scale_build
+from demo.small import SmallBooks
+from demo.users import credentials_text, users_ensure, users_existing
+from warehouse.models import Product
 
 PRODUCTION_SETTINGS = "inventory_site.settings.production"
-
-DEMO_USERS = [
-    # username, password, role (None: superuser)
-    ("admin", "admin", None),
-    ("staff", "staff", "Warehouse staff"),
-    ("clerk", "clerk", "Billing clerk"),
-]
-
-PRODUCTS = [
-    # sku, name, unit, traceable, unit cost
-    ("CAB-CAT6", "Cat 6 network cable, grey", "m", False, "0.42"),
-    ("CAB-HDMI-2", "HDMI cable 2 m", "pcs", False, "3.90"),
-    ("CAB-USBC-1", "USB-C cable 1 m", "pcs", False, "2.70"),
-    ("CAB-PWR-EU", "Power cord, EU plug", "pcs", False, "1.80"),
-    ("CON-RJ45", "RJ45 connector (box of 100)", "box", False, "11.50"),
-    ("ACC-TIES", "Cable ties (box of 500)", "box", False, "6.20"),
-    ("ACC-BRKT-W", "Wall bracket for access points", "pcs", False, "4.10"),
-    ("ACC-PSU-24", "24 V power supply", "pcs", False, "8.60"),
-    ("ACC-SFP-1G", "SFP module 1G LX", "pcs", False, "14.00"),
-    ("ACC-PASTE", "Thermal paste", "pcs", False, "3.20"),
-    ("ACC-LBL", "Label roll 62 mm", "pcs", False, "9.90"),
-    ("FIB-SM-DROP", "Single-mode fibre drop cable", "m", False, "0.65"),
-    ("RTR-HAP-AX2", "Router hAP ax2", "pcs", True, "68.00"),
-    ("RTR-LTE-4G", "4G LTE router", "pcs", True, "112.00"),
-    ("SW-24P-POE", "Switch 24 ports PoE", "pcs", True, "289.00"),
-    ("AP-WIFI6", "Wi-Fi 6 access point", "pcs", True, "97.00"),
-    ("ONT-GPON", "GPON ONT modem", "pcs", True, "41.00"),
-    ("PHN-IP-T46", "IP desk phone", "pcs", True, "79.00"),
-    ("POS-TERM-A8", "Card payment terminal", "pcs", True, "215.00"),
-    ("LTP-T14", 'Laptop 14" business', "pcs", True, "780.00"),
-    ("MON-24", 'Monitor 24" IPS', "pcs", True, "129.00"),
-    ("UPS-1500", "UPS 1500 VA", "pcs", True, "238.00"),
-]
-
-PARTIES = [
-    ("merchant", "Nordic Telecom Supply"),
-    ("merchant", "Baltic Repairs & Service"),
-    ("merchant", "Metro Electronics Wholesale"),
-    ("contact", "Anna Lindqvist"),
-    ("contact", "Café Aurora"),
-    ("contact", "Harbour Dental Clinic"),
-    ("contact", "Jonas Berg"),
-    ("contact", "Greenfield School"),
-]
-
-SUPPLIERS = ["Nordic Telecom Supply", "Metro Electronics Wholesale", "CableWorld GmbH"]
 
 
 class Command(BaseCommand):
@@ -97,7 +42,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check",
             action="store_true",
-            help="Verify the invariants of the books with SQL (after seeding; alone: the data "
+            help="Audit the books as check_books does (after seeding; alone: the data "
             "as it is). Exit status 1 when one is broken.",
         )
         parser.add_argument(
@@ -122,13 +67,14 @@ class Command(BaseCommand):
             # The data is left alone, and so are the users: none created, none changed.
             self.stdout.write("Demo data: the database has products already, left as it is.")
             if demo_users:
-                self.credentials_print(self.users_existing())
+                self.credentials_print(users_existing())
             return
-        users = self.users_ensure(passwords=demo_users)
+        users = users_ensure(passwords=demo_users)
         if (scale or "S") == "S" and factor is None:
+            books = SmallBooks(log=self.stderr.write)
             with transaction.atomic():
-                self.seed(random.Random(seed), users["staff"])
-                self.documents(random.Random(seed), users["clerk"], users["staff"])
+                books.seed(random.Random(seed), users["staff"])
+                books.documents(random.Random(seed), users["clerk"], users["staff"])
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         else:
             self.seed_scale(scale, factor, seed, users)
@@ -149,397 +95,14 @@ class Command(BaseCommand):
 
     def seed_scale(self, scale, factor, seed, users):
         """M, L (or L scaled by --size-factor): the bulk generator, into an empty database."""
-        if Product.objects.exists():
-            raise CommandError(
-                "The database has products already: the bulk scales load into an empty one "
-                "(or pass --if-empty to leave it as it is)."
-            )
-        size = seeding.size_scaled(factor) if factor is not None else seeding.SIZES[scale]
-        name = scale if factor is None else f"L×{factor:g}"
-        self.stdout.write(
-            f"Building scale {name}: {size.products:,} products, {size.locations:,} locations, "
-            f"~{size.movements:,} movements, {size.devices:,} devices, {size.parties:,} parties, "
-            f"~{size.documents:,} documents (seed {seed})."
+        return scale_build(
+            scale=scale, factor=factor, seed=seed, users=users, stdout=self.stdout, style=self.style
         )
-        result = seeding.seed_scale(
-            size=size,
-            seed=seed,
-            scale_name=name,
-            staff_id=users["staff"].pk,
-            clerk_id=users["clerk"].pk,
-            log=self.stdout.write,
-        )
-        counts = ", ".join(f"{value:,} {label}" for label, value in result["counts"].items())
-        self.stdout.write(counts)
-        self.stdout.write(self.style.SUCCESS(f"Scale {name} built in {result['seconds']:.1f} s."))
-        return result
 
     def check_invariants(self):
         """The audit of the books (warehouse.invariants): one line per check."""
         call_command("check_books", "--each", stdout=self.stdout, stderr=self.stderr)
 
-    def users_ensure(self, *, passwords=False):
-        """The users the demo data is booked by; with `passwords`, the demo logins.
-
-        Without `passwords` nobody can log in as them (an unusable password); the
-        bench still acts as the superuser. Known passwords need DEBUG besides. A
-        user that exists already is left as it is.
-        """
-        User = get_user_model()
-        known = passwords and settings.DEBUG
-        users = {}
-        for username, password, role in DEMO_USERS:
-            user, created = User.objects.get_or_create(username=username)
-            if created:
-                if known:
-                    user.set_password(password)
-                else:
-                    user.set_unusable_password()
-                user.is_superuser = user.is_staff = role is None
-                user.save()
-                if role:
-                    user.groups.add(Group.objects.get(name=role))
-            users[username] = user
-        return users
-
-    def users_existing(self):
-        names = [username for username, _, _ in DEMO_USERS]
-        return {user.username: user for user in get_user_model().objects.filter(username__in=names)}
-
     def credentials_print(self, users):
-        lines = []
-        for username, password, role in DEMO_USERS:
-            if username in users and users[username].check_password(password):
-                lines.append(f"  {username} / {password}   ({role or 'superuser'})")
-        if lines:
-            self.stdout.write("Log in at http://127.0.0.1:8000 with:\n" + "\n".join(lines))
-
-    def seed(self, rng: random.Random, actor):
-        now = timezone.now().replace(microsecond=0)
-        start = now - timedelta(days=60)
-
-        main = services.warehouse_create(
-            code="main", name="Main warehouse", address="Harbour Rd 12"
-        )
-        north = services.warehouse_create(code="north", name="North depot", address="Mill St 3")
-        locations = {"main": [], "north": []}
-        for wh, prefix, rows in ((main, "A", 4), (north, "N", 2)):
-            stock = Location.objects.get(warehouse=wh, code="STOCK")
-            locations[wh.code].append(stock)
-            for row in range(1, rows + 1):
-                for shelf in (1, 2):
-                    locations[wh.code].append(
-                        Location.objects.create(
-                            warehouse=wh,
-                            code=f"{prefix}-{row:02d}-{shelf}",
-                            name=f"Aisle {prefix}{row}, shelf {shelf}",
-                            kind=Location.Kind.STORAGE,
-                        )
-                    )
-        incoming = {
-            wh.code: Location.objects.create(
-                warehouse=wh, code="IN", name="Goods receipt", kind=Location.Kind.INCOMING
-            )
-            for wh in (main, north)
-        }
-        quarantine = {
-            wh.code: Location.objects.create(
-                warehouse=wh, code="QA", name="Quarantine cage", kind=Location.Kind.QUARANTINE
-            )
-            for wh in (main, north)
-        }
-
-        for kind, name in PARTIES:
-            Party.objects.create(kind=kind, name=name, email=_email(name))
-
-        products = []
-        for sku, name, unit, traceable, cost in PRODUCTS:
-            price = (Decimal(cost) * Decimal("1.6")).quantize(Decimal("0.01"))
-            rental = (Decimal(cost) * Decimal("0.08")).quantize(Decimal("0.01")) if traceable else 0
-            product = Product.objects.create(
-                sku=sku,
-                name=name,
-                unit=unit,
-                traceable=traceable,
-                sale_price=price,
-                rental_price=rental,
-            )
-            products.append((product, cost))
-        self.reference_data()
-
-        self.serial_counter = 1000
-        for day in range(60):
-            if day % 4 == 0:
-                self.delivery(
-                    rng,
-                    day // 4,
-                    start + timedelta(days=day, hours=7),
-                    products,
-                    actor,
-                    locations,
-                    incoming,
-                )
-            self.work(
-                rng,
-                day,
-                start + timedelta(days=day, hours=rng.randint(9, 17)),
-                products,
-                actor,
-                locations,
-                quarantine,
-            )
-
-    def reference_data(self):
-        """Statuses per state and characteristics of a few products."""
-        for state, names in (
-            (State.USED, ["Awaiting test", "Tested OK", "Refurbished"]),
-            (State.BLOCKED, ["Faulty", "Missing parts", "Held for audit"]),
-            (State.NEW, ["Sealed box"]),
-        ):
-            for name in names:
-                DeviceStatus.objects.create(state=state, name=name)
-        laptop = Product.objects.get(sku="LTP-T14")
-        Characteristic.objects.create(
-            product=laptop, name="RAM", type="choice", choices="8 GB,16 GB,32 GB", required=True
-        )
-        Characteristic.objects.create(product=laptop, name="Keyboard layout", type="text")
-        router = Product.objects.get(sku="RTR-HAP-AX2")
-        Characteristic.objects.create(product=router, name="Firmware", type="text")
-        Characteristic.objects.create(product=router, name="Ports", type="number")
-
-    def documents(self, rng, clerk, staff):
-        """Orders, invoices, rentals, a credit note and own devices: a living back office."""
-        now = timezone.now().replace(microsecond=0)
-        main = Location.objects.get(warehouse__code="main", code="STOCK").warehouse
-        stock = Location.objects.get(warehouse=main, code="STOCK")
-        contacts = list(Party.objects.filter(kind=Party.Kind.CONTACT).order_by("name"))
-        counted = list(
-            Product.objects.filter(
-                traceable=False, stocks__warehouse=main, stocks__in_storage__gt=5
-            )
-            .order_by("sku")
-            .distinct()
-        )
-        traceable = list(
-            Product.objects.filter(
-                traceable=True,
-                devices__state=State.NEW,
-                devices__location_kind=Location.Kind.STORAGE,
-                devices__location__warehouse=main,
-            )
-            .order_by("sku")
-            .distinct()
-        )
-        plans = [
-            ("completed", [("sale", 0, 2), ("rental", 0, 1)]),
-            ("completed", [("sale", 1, 3), ("sale", 1, 1)]),
-            ("dispatched", [("sale", 2, 4), ("sale", 2, 1)]),
-            ("confirmed", [("sale", 3, 2), ("rental", 1, 1)]),
-            ("confirmed", [("sale", 4, 5)]),
-            ("draft", [("sale", 5, 1), ("sale", 3, 1)]),
-            ("cancelled", [("sale", 0, 1)]),
-        ]
-        for index, (status, lines) in enumerate(plans):
-            when = now - timedelta(days=len(plans) - index, hours=3)
-            inputs = []
-            for kind, pick, quantity in lines:
-                pool = traceable if kind == "rental" or (pick % 2 and traceable) else counted
-                product = pool[pick % len(pool)]
-                inputs.append(
-                    billing.LineInput(
-                        product=product,
-                        quantity=Decimal(1 if product.traceable else quantity),
-                        kind=OrderLine.Kind.RENTAL if kind == "rental" else OrderLine.Kind.SALE,
-                    )
-                )
-            try:
-                order = billing.order_create(
-                    actor=clerk,
-                    party=contacts[index % len(contacts)],
-                    warehouse=main,
-                    lines=inputs,
-                    now=when,
-                )
-                if status != "draft":
-                    billing.order_confirm(order=order, actor=clerk, now=when)
-                if status in ("dispatched", "completed"):
-                    billing.order_dispatch(order=order, actor=staff, now=when + timedelta(hours=2))
-                if status == "completed":
-                    billing.order_complete(order=order, actor=clerk, now=when + timedelta(hours=5))
-                if status == "cancelled":
-                    billing.order_cancel(order=order, actor=clerk, now=when + timedelta(hours=1))
-            except WarehouseError as exc:
-                self.stderr.write(f"demo order skipped: {exc.message}")
-
-        invoice = billing.invoice_create(
-            actor=clerk,
-            party=contacts[1],
-            warehouse=main,
-            lines=[billing.LineInput(product=counted[0], quantity=Decimal(2))],
-            now=now - timedelta(days=2),
-        )
-        billing.invoice_issue(invoice=invoice, actor=clerk, now=now - timedelta(days=2))
-        posted = billing.invoice_create(
-            actor=clerk,
-            party=contacts[2],
-            warehouse=main,
-            lines=[billing.LineInput(product=counted[1], quantity=Decimal(3))],
-            now=now - timedelta(days=3),
-        )
-        billing.invoice_post(invoice=posted, actor=clerk, now=now - timedelta(days=3))
-        credit = billing.creditnote_create(
-            actor=clerk,
-            invoice=posted,
-            return_location=stock,
-            lines=[billing.CreditLineInput(invoice_line=posted.lines.get(), quantity=Decimal(1))],
-            now=now - timedelta(days=1),
-        )
-        billing.creditnote_post(credit_note=credit, actor=clerk, now=now - timedelta(days=1))
-
-        # Blocked and statused devices, customers' own devices.
-        spare = Device.objects.filter(state=State.NEW, location=stock, reserved_by="").first()
-        if spare is not None:
-            devices.device_transition(
-                device=spare,
-                action="block",
-                actor=staff,
-                reason="Fan noise at test",
-                status=DeviceStatus.objects.get(name="Faulty"),
-                now=now - timedelta(hours=6),
-            )
-        router = Product.objects.get(sku="RTR-HAP-AX2")
-        devices.device_register_own(
-            actor=clerk,
-            product=router,
-            serial="CUST-7781",
-            party=contacts[0],
-            reason="Customer brought it for service",
-            now=now - timedelta(days=5),
-        )
-
-    def delivery(self, rng, delivery, when, products, actor, locations, incoming):
-        """A supplier's delivery of several products."""
-        wh_code = "main" if delivery % 3 else "north"
-        location = rng.choice(locations[wh_code][:3]) if delivery % 4 else incoming[wh_code]
-        lines = []
-        for product, cost in rng.sample(products, 5):
-            unit_cost = (Decimal(cost) * Decimal(rng.uniform(0.9, 1.1))).quantize(Decimal("0.01"))
-            if product.traceable:
-                count = rng.randint(2, 6)
-                serials = []
-                for _ in range(count):
-                    self.serial_counter += 1
-                    serials.append(f"{product.sku.split('-')[0]}{self.serial_counter:07d}")
-                lines.append(
-                    services.StockInLine(
-                        product=product,
-                        quantity=Decimal(count),
-                        unit_cost=unit_cost,
-                        serials=tuple(serials),
-                    )
-                )
-            else:
-                quantity = Decimal(
-                    rng.choice([50, 100, 250, 500]) if product.unit == "m" else rng.randint(5, 60)
-                )
-                lines.append(
-                    services.StockInLine(product=product, quantity=quantity, unit_cost=unit_cost)
-                )
-        devices.stock_in(
-            actor=actor,
-            location=location,
-            lines=lines,
-            supplier=rng.choice(SUPPLIERS),
-            reference=f"DN-{2600 + delivery}",
-            now=when,
-        )
-
-    def work(self, rng, step, when, products, actor, locations, quarantine):
-        """Day-to-day work: put-away, moves, isolations, removals, counts."""
-        product, _ = rng.choice(products)
-        positions = list(
-            product.positions.filter(
-                quantity__gt=0, location_kind__in=Location.REAL_KINDS
-            ).select_related("location__warehouse")
-        )
-        if not positions:
-            return
-        position = rng.choice(positions)
-        source = position.location
-        serials = _serials_at(product, source) if product.traceable else []
-        quantity = (
-            None
-            if product.traceable
-            else max(Decimal(1), (position.quantity / 3).quantize(Decimal(1)))
-        )
-        pick = serials[: rng.randint(1, max(1, len(serials) // 2))] if serials else []
-        try:
-            if source.kind == Location.Kind.INCOMING:
-                devices.stock_move(
-                    actor=actor,
-                    product=product,
-                    source=source,
-                    destination=rng.choice(locations[source.warehouse.code][1:]),
-                    quantity=quantity,
-                    serials=pick,
-                    reason="Put away",
-                    now=when,
-                )
-            elif step % 7 == 0 and source.kind == Location.Kind.STORAGE:
-                devices.stock_isolate(
-                    actor=actor,
-                    product=product,
-                    location=source,
-                    quarantine=quarantine[source.warehouse.code],
-                    quantity=quantity and min(quantity, Decimal(2)),
-                    serials=pick[:1],
-                    reason=rng.choice(["Damaged box", "Returned faulty", "Awaiting test"]),
-                    now=when,
-                )
-            elif step % 9 == 0:
-                devices.stock_remove(
-                    actor=actor,
-                    product=product,
-                    location=source,
-                    quantity=quantity and min(quantity, Decimal(1)),
-                    serials=pick[:1],
-                    reason=rng.choice(["Scrapped", "Lost in transit", "Used for repair"]),
-                    now=when,
-                )
-            elif step % 11 == 0 and not product.traceable:
-                services.stock_adjust(
-                    actor=actor,
-                    product=product,
-                    location=source,
-                    counted=position.quantity + rng.choice([-2, -1, 1, 3]),
-                    reason="Monthly stocktake",
-                    now=when,
-                )
-            else:
-                others = [loc for loc in locations[source.warehouse.code] if loc != source]
-                devices.stock_move(
-                    actor=actor,
-                    product=product,
-                    source=source,
-                    destination=rng.choice(others),
-                    quantity=quantity,
-                    serials=pick,
-                    reason="Re-slotting",
-                    now=when,
-                )
-        except WarehouseError as exc:  # a random step may ask too much: skip it
-            self.stderr.write(f"demo step {step} skipped: {exc.message}")
-
-
-def _serials_at(product, location):
-    return list(
-        Device.objects.filter(
-            product=product, location=location, state__in=[State.NEW, State.USED]
-        ).values_list("serial", flat=True)
-    )
-
-
-def _email(name: str) -> str:
-    return "".join(c for c in name.lower().replace(" ", ".") if c.isalnum() or c == ".") + (
-        "@example.com"
-    )
+        if text := credentials_text(users):
+            self.stdout.write(text)
