@@ -12,6 +12,14 @@ from django.db import connection
 from tests.roles import role
 from warehouse.invariants import INVARIANTS
 
+# A balance with room: (row id, SKU, warehouse) where storage − blocked − reserved ≥ 1.
+ROOMY = """
+    SELECT ws.id, p.sku, w.code FROM warehouse_warehousestock AS ws
+    JOIN warehouse_product AS p ON p.id = ws.product_id
+    JOIN warehouse_warehouse AS w ON w.id = ws.warehouse_id
+    WHERE ws.in_storage - ws.blocked - ws.reserved >= 1 ORDER BY ws.id
+"""
+
 
 def books_seed(scale: str = "XS") -> None:
     """The demo data of `scale`, in the test's database (its users' roles first)."""

@@ -3,7 +3,7 @@ product and location a raw SQL write corrupts."""
 
 import pytest
 
-from tests.books import books_seed, one, sql, violations
+from tests.books import ROOMY, books_seed, one, sql, violations
 
 # A device new in a storage location: (id, SKU, serial, location id, warehouse id).
 STORED_DEVICE = """
@@ -21,12 +21,7 @@ def books(db):
 
 
 def test_a_blocked_figure_with_no_blocked_device_is_named(books):
-    rid, sku, warehouse = one(
-        "SELECT ws.id, p.sku, w.code FROM warehouse_warehousestock AS ws"
-        " JOIN warehouse_product AS p ON p.id = ws.product_id"
-        " JOIN warehouse_warehouse AS w ON w.id = ws.warehouse_id"
-        " WHERE ws.in_storage - ws.blocked - ws.reserved >= 1 ORDER BY ws.id"
-    )
+    rid, sku, warehouse = one(ROOMY)
     sql("UPDATE warehouse_warehousestock SET blocked = blocked + 1 WHERE id = %s", [rid])
 
     [found] = violations("blocked = blocked devices in storage")

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from inventory_site.database import app_role_name, command_role
-from tests.books import books_seed, broken, one, sql, violations
+from tests.books import ROOMY, books_seed, broken, one, sql, violations
 from tests.production import BASE_DIR, database_url
 from warehouse.invariants import INVARIANTS
 
@@ -23,13 +23,6 @@ STORED = """
     JOIN warehouse_location AS l ON l.id = pos.location_id AND l.kind = 'storage'
     JOIN warehouse_warehouse AS w ON w.id = l.warehouse_id
     WHERE pos.quantity >= 2 ORDER BY pos.id
-"""
-# A balance with room: (row id, SKU, warehouse) where storage − blocked − reserved ≥ 1.
-ROOMY = """
-    SELECT ws.id, p.sku, w.code FROM warehouse_warehousestock AS ws
-    JOIN warehouse_product AS p ON p.id = ws.product_id
-    JOIN warehouse_warehouse AS w ON w.id = ws.warehouse_id
-    WHERE ws.in_storage - ws.blocked - ws.reserved >= 1 ORDER BY ws.id
 """
 
 
