@@ -58,11 +58,46 @@ class History(Catalogue, Ledger, Work, Documents, Writer):
     # ----------------------------------------------------------------------- playing
 
     def play(self) -> None:
+        """The plan, then every event in time order, the ledger streaming into COPY."""
         started = time.monotonic()
-        rng = self.rng
         self.plan()
         self.step("plan", started)
         started = time.monotonic()
+        self.state_start()
+        self.events_schedule()
+        handlers = [
+            self.on_delivery,
+            self.on_putaway,
+            self.on_work,
+            self.on_doc,
+            self.on_rental_back,
+            self.on_credit,
+            self.on_quarantine,
+            self.on_catch_up,
+            self.on_restock,
+        ]
+        with connection.cursor() as cursor:
+            raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
+            with raw.copy(
+                "COPY warehouse_movement (id, product_id, quantity, source_id, destination_id,"
+                " action, unit_cost, serial, supplier, reason, reference, batch, package_id,"
+                " actor_id, created_at) FROM STDIN",
+            ) as copy:
+                self.mv_copy = copy
+                heap = self.heap
+                pop = heapq.heappop
+                while heap:
+                    t, _, code, arg = pop(heap)
+                    handlers[code](t, arg)
+                self.mv_flush()
+                self.step("history played", started)
+                started = time.monotonic()
+        self.step("ledger copy finished", started)
+        self.own_devices_register()
+        self.log(f"  {self.mv_count:,} movements, {len(self.d_product)} devices")
+
+    def state_start(self) -> None:
+        """What the player keeps while it plays: empty, the id counters at their start."""
         self.heap: list = []
         self.seq = 0
         self.mv_buffer: list[str] = []
@@ -95,6 +130,10 @@ class History(Catalogue, Ledger, Work, Documents, Writer):
         self.number = {"ORD": 0, "INV": 0, "CN": 0}
         self.line_ids = {"order": 0, "invoice": 0}
         self.reservations: list[list] = []
+
+    def events_schedule(self) -> None:
+        """The first events: deliveries, each product's work, documents, restocks, catch-up."""
+        rng = self.rng
         # Everything starts with an empty warehouse waiting for its first deliveries.
         for pair in self.pairs.values():
             pair.pending = True
@@ -120,36 +159,6 @@ class History(Catalogue, Ledger, Work, Documents, Writer):
         catch_up_day = max(1, self.size.days - 3)
         for w in (0, 1):
             self.push(catch_up_day * 86400 + 6 * 3600 + w * 600, self.CATCH_UP, w)
-        handlers = [
-            self.on_delivery,
-            self.on_putaway,
-            self.on_work,
-            self.on_doc,
-            self.on_rental_back,
-            self.on_credit,
-            self.on_quarantine,
-            self.on_catch_up,
-            self.on_restock,
-        ]
-        with connection.cursor() as cursor:
-            raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-            with raw.copy(
-                "COPY warehouse_movement (id, product_id, quantity, source_id, destination_id,"
-                " action, unit_cost, serial, supplier, reason, reference, batch, package_id,"
-                " actor_id, created_at) FROM STDIN",
-            ) as copy:
-                self.mv_copy = copy
-                heap = self.heap
-                pop = heapq.heappop
-                while heap:
-                    t, _, code, arg = pop(heap)
-                    handlers[code](t, arg)
-                self.mv_flush()
-                self.step("history played", started)
-                started = time.monotonic()
-        self.step("ledger copy finished", started)
-        self.own_devices_register()
-        self.log(f"  {self.mv_count:,} movements, {len(self.d_product)} devices")
 
 
 # --------------------------------------------------------------------------- entry points

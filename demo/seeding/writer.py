@@ -99,17 +99,42 @@ class Writer(Player):
         self.step("documents", started)
 
     def documents_write(self, w_ids) -> None:
-        order_base = self.next_id["billing_order"]
-        invoice_base = self.next_id["billing_invoice"]
-        oline_base = self.next_id["billing_orderline"]
-        iline_base = self.next_id["billing_invoiceline"]
+        """Orders, invoices (their lines, devices, reservations), credit notes, rentals."""
+        bases = {
+            table: self.next_id[table]
+            for table in (
+                "billing_order",
+                "billing_invoice",
+                "billing_orderline",
+                "billing_invoiceline",
+            )
+        }
+        reservations = io.StringIO()
+        self.orders_write(w_ids, bases, reservations)
+        self.invoices_write(w_ids, bases, reservations)
+        self.next_id["billing_order"] = bases["billing_order"] + len(self.orders)
+        self.next_id["billing_invoice"] = bases["billing_invoice"] + len(self.invoices)
+        self.next_id["billing_orderline"] = bases["billing_orderline"] + self.line_ids["order"]
+        self.next_id["billing_invoiceline"] = (
+            bases["billing_invoiceline"] + self.line_ids["invoice"]
+        )
+        self.copy(
+            "warehouse_reservation",
+            "id, quantity, document_type, document_id, document_number, line_id, status,"
+            " created_at, closed_at, product_id, warehouse_id",
+            reservations.getvalue(),
+        )
+        self.credit_notes_write(w_ids, bases["billing_invoice"])
+        self.rentals_write(bases["billing_orderline"])
+
+    def when(self, t) -> str:
+        return N if t is None else self.ts(t)
+
+    def orders_write(self, w_ids, bases, reservations) -> None:
+        order_base, oline_base = bases["billing_order"], bases["billing_orderline"]
         dev = self.device_base
-        orders, olines, assigned, reservations = (io.StringIO() for _ in range(4))
-        ts = self.ts
-
-        def when(t):
-            return N if t is None else ts(t)
-
+        orders, olines, assigned = (io.StringIO() for _ in range(3))
+        ts, when = self.ts, self.when
         for doc in self.orders:
             oid = order_base + doc.id
             orders.write(
@@ -133,7 +158,28 @@ class Writer(Player):
                         f"{self.new_id('billing_orderline_assigned_devices')}\t{lid}\t{d + dev}\n"
                     )
                 self.reservation_row(reservations, line, "order", oid, doc, lid, w_ids)
+        self.copy(
+            "billing_order",
+            "id, number, notes, created_at, updated_at, status, confirmed_at, dispatched_at,"
+            " completed_at, cancelled_at, created_by_id, party_id, warehouse_id",
+            orders.getvalue(),
+        )
+        self.copy(
+            "billing_orderline",
+            "id, quantity, unit_price, position, kind, rental_until, device_id, order_id,"
+            " product_id",
+            olines.getvalue(),
+        )
+        self.copy(
+            "billing_orderline_assigned_devices", "id, orderline_id, device_id", assigned.getvalue()
+        )
+
+    def invoices_write(self, w_ids, bases, reservations) -> None:
+        order_base, invoice_base = bases["billing_order"], bases["billing_invoice"]
+        iline_base = bases["billing_invoiceline"]
+        dev = self.device_base
         invoices, ilines, idevices = (io.StringIO() for _ in range(3))
+        ts, when = self.ts, self.when
         for doc in self.invoices:
             iid = invoice_base + doc.id
             order = N if doc.order is None else order_base + doc.order.id
@@ -156,25 +202,6 @@ class Writer(Player):
                     )
                 if doc.order is None:
                     self.reservation_row(reservations, line, "invoice", iid, doc, lid, w_ids)
-        self.next_id["billing_order"] = order_base + len(self.orders)
-        self.next_id["billing_invoice"] = invoice_base + len(self.invoices)
-        self.next_id["billing_orderline"] = oline_base + self.line_ids["order"]
-        self.next_id["billing_invoiceline"] = iline_base + self.line_ids["invoice"]
-        self.copy(
-            "billing_order",
-            "id, number, notes, created_at, updated_at, status, confirmed_at, dispatched_at,"
-            " completed_at, cancelled_at, created_by_id, party_id, warehouse_id",
-            orders.getvalue(),
-        )
-        self.copy(
-            "billing_orderline",
-            "id, quantity, unit_price, position, kind, rental_until, device_id, order_id,"
-            " product_id",
-            olines.getvalue(),
-        )
-        self.copy(
-            "billing_orderline_assigned_devices", "id, orderline_id, device_id", assigned.getvalue()
-        )
         self.copy(
             "billing_invoice",
             "id, number, notes, created_at, updated_at, status, issued_at, posted_at,"
@@ -189,12 +216,9 @@ class Writer(Player):
         self.copy(
             "billing_invoiceline_devices", "id, invoiceline_id, device_id", idevices.getvalue()
         )
-        self.copy(
-            "warehouse_reservation",
-            "id, quantity, document_type, document_id, document_number, line_id, status,"
-            " created_at, closed_at, product_id, warehouse_id",
-            reservations.getvalue(),
-        )
+
+    def credit_notes_write(self, w_ids, invoice_base) -> None:
+        dev, ts = self.device_base, self.ts
         credit, credit_lines = io.StringIO(), io.StringIO()
         for number, t, invoice, line, milli, d, dst in self.credit_notes:
             cid = self.new_id("billing_creditnote")
@@ -217,14 +241,17 @@ class Writer(Player):
             "id, quantity, credit_note_id, device_id, invoice_line_id",
             credit_lines.getvalue(),
         )
+
+    def rentals_write(self, oline_base) -> None:
+        dev = self.device_base
         rentals = io.StringIO()
         for rid, t, until, back, d, line, party, dst, _ in self.rentals:
             until_text = (
                 N if until is None else (self.t0 + timedelta(days=until)).strftime("%Y-%m-%d")
             )
             rentals.write(
-                f"{rid}\t{ts(t)}\t{until_text}\t{when(back)}\t{d + dev}\t{oline_base + line.id}\t"
-                f"{party}\t{opt(dst)}\n"
+                f"{rid}\t{self.ts(t)}\t{until_text}\t{self.when(back)}\t{d + dev}\t"
+                f"{oline_base + line.id}\t{party}\t{opt(dst)}\n"
             )
         self.copy(
             "billing_rental",
