@@ -12,3 +12,8 @@ class DevicesConfig(AppConfig):
         from .imports import DeviceImporter
 
         importer_register("devices", DeviceImporter)
+
+        # The checks of the books (manage.py check_books) that concern devices.
+        from .invariants import register
+
+        register()

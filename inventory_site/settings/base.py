@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "warehouse",
     "devices",
     "billing",
+    "demo",  # the demo data and the benchmark: tools over every app
     "inventory_site",  # grants the application role its rights after migrate
 ]
 

@@ -1,27 +1,17 @@
-"""Demo data: a living warehouse, small through the services or large by COPY.
+"""The S scale, what `make run` loads: a first look, booked through the services.
 
-`--scale S` (the default, what `make run` loads) books a first look through
-the services. `--scale M` and `--scale L` write a reproducible history of
-thousands of products and millions of movements with `billing.seeding`
-(PostgreSQL COPY, projections derived in SQL). `--check` verifies the
-invariants of the books with SQL. It lives in billing, the top app, because
-it drives all three: stock, devices and documents.
+Two warehouses, a few dozen products, sixty days of deliveries and daily work,
+then orders, invoices, a credit note, a blocked device and a customer's own
+device: every page has something to show, and every row was written by the
+same services a user's click calls.
 """
 
-import argparse
 import random
-import time
 from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils import timezone
 
-from billing import seeding
 from billing import services as billing
 from billing.models import OrderLine
 from devices import services as devices
@@ -29,15 +19,6 @@ from devices.models import Characteristic, Device, DeviceStatus, State
 from warehouse import services
 from warehouse.exceptions import WarehouseError
 from warehouse.models import Location, Party, Product
-
-PRODUCTION_SETTINGS = "inventory_site.settings.production"
-
-DEMO_USERS = [
-    # username, password, role (None: superuser)
-    ("admin", "admin", None),
-    ("staff", "staff", "Warehouse staff"),
-    ("clerk", "clerk", "Billing clerk"),
-]
 
 PRODUCTS = [
     # sku, name, unit, traceable, unit cost
@@ -79,150 +60,12 @@ PARTIES = [
 SUPPLIERS = ["Nordic Telecom Supply", "Metro Electronics Wholesale", "CableWorld GmbH"]
 
 
-class Command(BaseCommand):
-    help = "Load demo data (warehouses, products, parties, movements), demo users if asked."
+class SmallBooks:
+    """Books the S scale; `log` hears of a random step the services refused (it is skipped)."""
 
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--if-empty", action="store_true", help="Do nothing when products exist already."
-        )
-        parser.add_argument("--seed", type=int, default=42, help="Random seed (reproducible).")
-        parser.add_argument(
-            "--scale",
-            choices=["S", "M", "L", "XS"],
-            help="S: a first look, through the services (the default). M: 2,000 products, "
-            "200,000 movements. L: 20,000 products, 1,000 locations, 2,000,000 movements, "
-            "200,000 devices, 20,000 parties, 50,000 documents (minutes, by COPY).",
-        )
-        parser.add_argument(
-            "--check",
-            action="store_true",
-            help="Verify the invariants of the books with SQL (after seeding; alone: the data "
-            "as it is). Exit status 1 when one is broken.",
-        )
-        parser.add_argument(
-            "--demo-users",
-            action="store_true",
-            help="With the demo data, the logins admin/admin, staff/staff and clerk/clerk "
-            "(development only: refused unless DEBUG). Without it, nobody can log in as the "
-            "users the data is booked by.",
-        )
-        # For tests and experiments: L scaled by a factor.
-        parser.add_argument("--size-factor", type=float, help=argparse.SUPPRESS)
-
-    def handle(
-        self, *args, if_empty=False, seed=42, scale=None, check=False, demo_users=False, **options
-    ):
-        factor = options.get("size_factor")
-        if scale is None and factor is None and check:
-            self.check_invariants()  # the data as it is: nothing written
-            return
-        self.refuse_outside_development(demo_users)
-        if if_empty and Product.objects.exists():
-            # The data is left alone, and so are the users: none created, none changed.
-            self.stdout.write("Demo data: the database has products already, left as it is.")
-            if demo_users:
-                self.credentials_print(self.users_existing())
-            return
-        users = self.users_ensure(passwords=demo_users)
-        if (scale or "S") == "S" and factor is None:
-            with transaction.atomic():
-                self.seed(random.Random(seed), users["staff"])
-                self.documents(random.Random(seed), users["clerk"], users["staff"])
-            self.stdout.write(self.style.SUCCESS("Demo data loaded."))
-        else:
-            self.seed_scale(scale, factor, seed, users)
-        if check:
-            self.check_invariants()
-        self.credentials_print(users)
-
-    def refuse_outside_development(self, demo_users):
-        """No demo data under production settings; no known password unless DEBUG."""
-        if settings.SETTINGS_MODULE == PRODUCTION_SETTINGS:
-            raise CommandError(
-                "seed_demo writes demo data and its users: refused under production settings."
-            )
-        if demo_users and not settings.DEBUG:
-            raise CommandError(
-                "--demo-users gives known passwords: for development (DEBUG) only, refused here."
-            )
-
-    def seed_scale(self, scale, factor, seed, users):
-        """M, L (or L scaled by --size-factor): the bulk generator, into an empty database."""
-        if Product.objects.exists():
-            raise CommandError(
-                "The database has products already: the bulk scales load into an empty one "
-                "(or pass --if-empty to leave it as it is)."
-            )
-        size = seeding.size_scaled(factor) if factor is not None else seeding.SIZES[scale]
-        name = scale if factor is None else f"L×{factor:g}"
-        self.stdout.write(
-            f"Building scale {name}: {size.products:,} products, {size.locations:,} locations, "
-            f"~{size.movements:,} movements, {size.devices:,} devices, {size.parties:,} parties, "
-            f"~{size.documents:,} documents (seed {seed})."
-        )
-        result = seeding.seed_scale(
-            size=size,
-            seed=seed,
-            scale_name=name,
-            staff_id=users["staff"].pk,
-            clerk_id=users["clerk"].pk,
-            log=self.stdout.write,
-        )
-        counts = ", ".join(f"{value:,} {label}" for label, value in result["counts"].items())
-        self.stdout.write(counts)
-        self.stdout.write(self.style.SUCCESS(f"Scale {name} built in {result['seconds']:.1f} s."))
-        return result
-
-    def check_invariants(self):
-        started = time.monotonic()
-        results = seeding.invariants_check()
-        width = max(len(label) for label, _ in results)
-        broken = 0
-        for label, bad in results:
-            mark = "ok" if bad == 0 else f"BROKEN ({bad:,} rows)"
-            broken += bad != 0
-            self.stdout.write(f"  {label:<{width}}  {mark}")
-        elapsed = time.monotonic() - started
-        if broken:
-            raise CommandError(f"{broken} invariant(s) broken.")
-        self.stdout.write(self.style.SUCCESS(f"Every invariant holds ({elapsed:.1f} s)."))
-
-    def users_ensure(self, *, passwords=False):
-        """The users the demo data is booked by; with `passwords`, the demo logins.
-
-        Without `passwords` nobody can log in as them (an unusable password); the
-        bench still acts as the superuser. Known passwords need DEBUG besides. A
-        user that exists already is left as it is.
-        """
-        User = get_user_model()
-        known = passwords and settings.DEBUG
-        users = {}
-        for username, password, role in DEMO_USERS:
-            user, created = User.objects.get_or_create(username=username)
-            if created:
-                if known:
-                    user.set_password(password)
-                else:
-                    user.set_unusable_password()
-                user.is_superuser = user.is_staff = role is None
-                user.save()
-                if role:
-                    user.groups.add(Group.objects.get(name=role))
-            users[username] = user
-        return users
-
-    def users_existing(self):
-        names = [username for username, _, _ in DEMO_USERS]
-        return {user.username: user for user in get_user_model().objects.filter(username__in=names)}
-
-    def credentials_print(self, users):
-        lines = []
-        for username, password, role in DEMO_USERS:
-            if username in users and users[username].check_password(password):
-                lines.append(f"  {username} / {password}   ({role or 'superuser'})")
-        if lines:
-            self.stdout.write("Log in at http://127.0.0.1:8000 with:\n" + "\n".join(lines))
+    def __init__(self, *, log):
+        self.log = log
+        self.serial_counter = 1000
 
     def seed(self, rng: random.Random, actor):
         now = timezone.now().replace(microsecond=0)
@@ -277,7 +120,6 @@ class Command(BaseCommand):
             products.append((product, cost))
         self.reference_data()
 
-        self.serial_counter = 1000
         for day in range(60):
             if day % 4 == 0:
                 self.delivery(
@@ -379,7 +221,7 @@ class Command(BaseCommand):
                 if status == "cancelled":
                     billing.order_cancel(order=order, actor=clerk, now=when + timedelta(hours=1))
             except WarehouseError as exc:
-                self.stderr.write(f"demo order skipped: {exc.message}")
+                self.log(f"demo order skipped: {exc.message}")
 
         invoice = billing.invoice_create(
             actor=clerk,
@@ -538,7 +380,7 @@ class Command(BaseCommand):
                     now=when,
                 )
         except WarehouseError as exc:  # a random step may ask too much: skip it
-            self.stderr.write(f"demo step {step} skipped: {exc.message}")
+            self.log(f"demo step {step} skipped: {exc.message}")
 
 
 def _serials_at(product, location):
