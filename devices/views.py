@@ -243,10 +243,10 @@ def _state_refusal(action: str):
 
 def _transition_dialog(request, pk, *, action, form_class, title, submit, done):
     def call(*, device, actor, form, reason="", **fields):
-        device = services.device_transition(
+        done_ = services.device_transition(
             device=device, action=action, actor=actor, reason=reason, **fields
         )
-        return done(device)
+        return done(done_.device)
 
     return _device_dialog(
         request,

@@ -25,6 +25,7 @@ from billing import seeding
 from billing import services as billing
 from billing.models import OrderLine
 from devices import services as devices
+from devices import stock_booking
 from devices.models import Characteristic, Device, DeviceStatus, State
 from warehouse import services
 from warehouse.exceptions import WarehouseError
@@ -455,7 +456,7 @@ class Command(BaseCommand):
                 lines.append(
                     services.StockInLine(product=product, quantity=quantity, unit_cost=unit_cost)
                 )
-        devices.stock_in(
+        stock_booking.stock_in(
             actor=actor,
             location=location,
             lines=lines,
@@ -485,7 +486,7 @@ class Command(BaseCommand):
         pick = serials[: rng.randint(1, max(1, len(serials) // 2))] if serials else []
         try:
             if source.kind == Location.Kind.INCOMING:
-                devices.stock_move(
+                stock_booking.stock_move(
                     actor=actor,
                     product=product,
                     source=source,
@@ -496,7 +497,7 @@ class Command(BaseCommand):
                     now=when,
                 )
             elif step % 7 == 0 and source.kind == Location.Kind.STORAGE:
-                devices.stock_isolate(
+                stock_booking.stock_isolate(
                     actor=actor,
                     product=product,
                     location=source,
@@ -507,7 +508,7 @@ class Command(BaseCommand):
                     now=when,
                 )
             elif step % 9 == 0:
-                devices.stock_remove(
+                stock_booking.stock_remove(
                     actor=actor,
                     product=product,
                     location=source,
@@ -527,7 +528,7 @@ class Command(BaseCommand):
                 )
             else:
                 others = [loc for loc in locations[source.warehouse.code] if loc != source]
-                devices.stock_move(
+                stock_booking.stock_move(
                     actor=actor,
                     product=product,
                     source=source,
