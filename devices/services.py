@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from warehouse import services as stock
-from warehouse.exceptions import InvalidSerials, WarehouseError
+from warehouse.exceptions import InvalidSerials
 from warehouse.fields import number_parse
 from warehouse.identity import identity_clean, identity_key
 from warehouse.models import Location, Movement, Party, Product
@@ -30,6 +30,9 @@ from .exceptions import (
     InvalidCharacteristics,
     InvalidDeviceLocation,
     InvalidOwner,
+    InvalidPart,
+    InvalidPartDestination,
+    InvalidPartSource,
     InvalidStatus,
 )
 from .models import Characteristic, Device, DeviceEvent, DeviceStatus, InstalledPart, State
@@ -481,9 +484,9 @@ def device_assemble(
 ) -> InstalledPart:
     """Install a counted part from storage into a device (the part leaves stock)."""
     if part.traceable:
-        raise WarehouseError(f"{part.sku} is traceable: a device is not installed as a part.")
+        raise InvalidPart(f"{part.sku} is traceable: a device is not installed as a part.")
     if source.kind != Kind.STORAGE:
-        raise InvalidDeviceLocation(f"Parts are taken from storage, not from {source}.")
+        raise InvalidPartSource(f"Parts are taken from storage, not from {source}.")
     device = _device_lock(device)
     if device.state not in (State.NEW, State.USED, State.BLOCKED):
         raise IllegalTransition(
@@ -535,7 +538,7 @@ def device_disassemble(
 ) -> InstalledPart:
     """Take a part out of a device back into storage or quarantine."""
     if destination.kind not in (Kind.STORAGE, Kind.QUARANTINE):
-        raise InvalidDeviceLocation("A removed part goes to storage or quarantine.")
+        raise InvalidPartDestination("A removed part goes to storage or quarantine.")
     device = _device_lock(device)
     if device.state not in (State.NEW, State.USED, State.BLOCKED):
         # A sold, rented or own device's parts are not ours to take back into stock.

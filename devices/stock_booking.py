@@ -16,11 +16,11 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from warehouse import services as stock
-from warehouse.exceptions import InvalidSerials, WarehouseError
+from warehouse.exceptions import InvalidSerials
 from warehouse.identity import identity_clean, identity_key
 from warehouse.models import Location, Movement, Product
 
-from .exceptions import DuplicateSerial, InvalidDeviceLocation
+from .exceptions import DuplicateSerial, InvalidDeviceLocation, InvalidReason
 from .models import Device, DeviceEvent, State
 from .services import device_transition
 
@@ -81,7 +81,7 @@ def device_adjust_in(
     if not location.is_real:
         raise InvalidDeviceLocation(f"Devices are found in a real location, not {location}.")
     if not reason.strip():
-        raise WarehouseError("Say why the devices are added.")
+        raise InvalidReason("Say why the devices are added.")
     serials = _clean(serials)
     if not serials:
         raise InvalidSerials("Give the serial numbers of the devices found.")
@@ -251,7 +251,7 @@ def stock_isolate(
     if quarantine.kind != Kind.QUARANTINE or quarantine.warehouse_id != location.warehouse_id:
         raise stock.InvalidDestination(f"{quarantine} is not a quarantine of {location.warehouse}.")
     if not reason.strip():
-        raise WarehouseError("Say why the goods are isolated.")
+        raise InvalidReason("Say why the goods are isolated.")
     return stock_move(
         actor=actor,
         product=product,
@@ -278,7 +278,7 @@ def stock_remove(*, actor, product, location, quantity=None, serials=(), reason,
             now=now,
         )
     if not reason.strip():
-        raise WarehouseError("Say why the goods are removed.")
+        raise InvalidReason("Say why the goods are removed.")
     devices = _devices_at(product, location, serials, quantity)
     return [
         device_transition(
