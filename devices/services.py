@@ -42,21 +42,6 @@ Kind = Location.Kind
 Action = Movement.Action
 
 
-def _electronic_id_check_free(electronic_id: str, *, device: Device | None = None) -> None:
-    """Refuse an electronic id another device has, whatever its case or form, naming it."""
-    if not electronic_id:
-        return
-    others = Device.objects.filter(electronic_id__identity=electronic_id)
-    if device is not None and device.pk is not None:
-        others = others.exclude(pk=device.pk)
-    other = others.select_related("product").first()
-    if other is not None:
-        raise DuplicateElectronicId(
-            f"Electronic id {other.electronic_id} already exists ({other}, "
-            f"{other.get_state_display()})."
-        )
-
-
 # --------------------------------------------------------------------------- transitions
 
 
@@ -624,6 +609,21 @@ def _device_lock(device: Device, *, also: Location | None = None) -> Device:
         # It moved to another warehouse meanwhile: lock that one too (same order: product first).
         stock.stock_lock(product=locked.product, warehouse_ids={locked.location.warehouse_id})
     return locked
+
+
+def _electronic_id_check_free(electronic_id: str, *, device: Device | None = None) -> None:
+    """Refuse an electronic id another device has, whatever its case or form, naming it."""
+    if not electronic_id:
+        return
+    others = Device.objects.filter(electronic_id__identity=electronic_id)
+    if device is not None and device.pk is not None:
+        others = others.exclude(pk=device.pk)
+    other = others.select_related("product").first()
+    if other is not None:
+        raise DuplicateElectronicId(
+            f"Electronic id {other.electronic_id} already exists ({other}, "
+            f"{other.get_state_display()})."
+        )
 
 
 def _snapshot(device: Device) -> dict:
