@@ -216,7 +216,7 @@ def order_complete(*, order: Order, actor, now: dt.datetime | None = None) -> Or
                     actor=actor,
                     reference=order.number,
                     now=now,
-                )
+                ).device
                 Rental.objects.create(
                     order_line=line,
                     device=device,
@@ -732,7 +732,7 @@ def _sell(document, line, invoice_line: InvoiceLine, *, actor, now, from_dispatc
                 )
         costs = []
         for device in devices:
-            device = device_services.device_transition(
+            sold = device_services.device_transition(
                 device=device,
                 action="sell",
                 party=document.party,
@@ -740,7 +740,7 @@ def _sell(document, line, invoice_line: InvoiceLine, *, actor, now, from_dispatc
                 reference=document.number,
                 now=now,
             )
-            costs.append(device.last_event.movement.unit_cost)
+            costs.append(sold.movement.unit_cost)
         invoice_line.devices.set(devices)
         invoice_line.unit_cost = sum(costs, Decimal(0)) / len(costs)
     elif from_dispatched:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from billing import services as billing
 from billing.models import OrderLine
 from devices import services as devices
+from devices import stock_booking
 from devices.models import Characteristic, Device, DeviceStatus, State
 from warehouse import services
 from warehouse.exceptions import WarehouseError
@@ -297,7 +298,7 @@ class SmallBooks:
                 lines.append(
                     services.StockInLine(product=product, quantity=quantity, unit_cost=unit_cost)
                 )
-        devices.stock_in(
+        stock_booking.stock_in(
             actor=actor,
             location=location,
             lines=lines,
@@ -327,7 +328,7 @@ class SmallBooks:
         pick = serials[: rng.randint(1, max(1, len(serials) // 2))] if serials else []
         try:
             if source.kind == Location.Kind.INCOMING:
-                devices.stock_move(
+                stock_booking.stock_move(
                     actor=actor,
                     product=product,
                     source=source,
@@ -338,7 +339,7 @@ class SmallBooks:
                     now=when,
                 )
             elif step % 7 == 0 and source.kind == Location.Kind.STORAGE:
-                devices.stock_isolate(
+                stock_booking.stock_isolate(
                     actor=actor,
                     product=product,
                     location=source,
@@ -349,7 +350,7 @@ class SmallBooks:
                     now=when,
                 )
             elif step % 9 == 0:
-                devices.stock_remove(
+                stock_booking.stock_remove(
                     actor=actor,
                     product=product,
                     location=source,
@@ -369,7 +370,7 @@ class SmallBooks:
                 )
             else:
                 others = [loc for loc in locations[source.warehouse.code] if loc != source]
-                devices.stock_move(
+                stock_booking.stock_move(
                     actor=actor,
                     product=product,
                     source=source,

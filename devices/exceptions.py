@@ -33,6 +33,28 @@ class InvalidDeviceLocation(DeviceError):
     field = "location"
 
 
+class InvalidPartSource(InvalidDeviceLocation):
+    """Where a part to install is taken from."""
+
+    field = "source"
+
+
+class InvalidPartDestination(InvalidDeviceLocation):
+    """Where a part taken out of a device goes."""
+
+    field = "destination"
+
+
+class InvalidPart(DeviceError):
+    field = "part"
+
+
+class InvalidReason(DeviceError):
+    """A booking of devices that must say why (found, isolated, written off) does not."""
+
+    field = "reason"
+
+
 class InvalidCharacteristics(DeviceError):
     field = None
 

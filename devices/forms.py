@@ -155,13 +155,13 @@ class DeviceDetailsForm(DeviceForm):
                 return f"{self.PREFIX}{definition.pk}"
         return None
 
-    def characteristics(self) -> dict | None:
-        """The values typed, by characteristic name; None when the product has none."""
-        if not self.definitions:
-            return None
-        return {
-            d.name: self.cleaned_data.get(self.field_name(d.name)) or "" for d in self.definitions
-        }
+    def clean(self):
+        """The characteristic fields' values under `characteristics`, by name, as the
+        service takes them (None when the product has none)."""
+        data = super().clean()
+        values = {d.name: data.pop(self.field_name(d.name), None) or "" for d in self.definitions}
+        data["characteristics"] = values if self.definitions else None
+        return data
 
 
 def _characteristic_field(definition: Characteristic) -> forms.Field:

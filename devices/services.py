@@ -5,20 +5,20 @@ the transition table (`devices.states.TRANSITIONS`), books the ledger movement
 when the device changes place, and writes state, owner, place and a history
 event in the same transaction. Locks follow the warehouse's global order:
 product × warehouse balance rows first (`warehouse.services.stock_lock`),
-then the device rows sorted by id.
+then the device rows sorted by id. What the warehouse's stock pages book
+(stock-in, moves, write-offs of devices) is `devices.stock_booking`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from warehouse import services as stock
-from warehouse.exceptions import InvalidSerials, WarehouseError
+from warehouse.exceptions import InvalidSerials
 from warehouse.fields import number_parse
 from warehouse.identity import identity_clean, identity_key
 from warehouse.models import Location, Movement, Party, Product
@@ -30,335 +30,16 @@ from .exceptions import (
     InvalidCharacteristics,
     InvalidDeviceLocation,
     InvalidOwner,
+    InvalidPart,
+    InvalidPartDestination,
+    InvalidPartSource,
     InvalidStatus,
 )
 from .models import Characteristic, Device, DeviceEvent, DeviceStatus, InstalledPart, State
-from .states import PREVIOUS, SAME, TRANSITIONS
+from .states import GIVEN, ORIGIN, PREVIOUS, SAME, TRANSITIONS, Transition, TransitionRule
 
 Kind = Location.Kind
 Action = Movement.Action
-
-# The ledger action booked when a transition moves a device.
-_LEDGER_ACTION = {
-    "dispatch": Action.DISPATCH,
-    "undispatch": Action.UNDISPATCH,
-    "sell": Action.SELL,
-    "rent": Action.RENT,
-    "return_rental": Action.RETURN_RENTAL,
-    "return": Action.RETURN,
-    "write_off": Action.REMOVE,
-    "found": Action.ADJUST_UP,
-}
-# Where the transition takes the device: a virtual location of its warehouse.
-_VIRTUAL_TARGET = {
-    "dispatch": Kind.DISPATCHED,
-    "sell": Kind.SOLD,
-    "rent": Kind.RENTED,
-    "write_off": Kind.ADJUSTMENT,
-}
-
-
-# --------------------------------------------------------------------------- stock-in
-
-
-@transaction.atomic
-def stock_in(
-    *,
-    actor,
-    location: Location,
-    lines: Sequence[stock.StockInLine],
-    supplier: str = "",
-    reference: str = "",
-    reason: str = "",
-    now: dt.datetime | None = None,
-    allow_over_maximum: bool = False,
-) -> list[Movement]:
-    """Book goods in, creating a New device per serial of the traceable lines.
-
-    Refuses, naming the line, a serial the product already has (in any state,
-    own devices included: an own device is never stocked in).
-    """
-    for index, line in enumerate(lines):
-        if line.product.traceable:
-            _serials_check_unknown(line.product, line.serials, line=index)
-    movements = stock.stock_in(
-        actor=actor,
-        location=location,
-        lines=lines,
-        supplier=supplier,
-        reference=reference,
-        reason=reason,
-        now=now,
-        allow_over_maximum=allow_over_maximum,
-    )
-    _devices_create(movements, actor=actor, action="stock_in")
-    return movements
-
-
-@transaction.atomic
-def device_adjust_in(
-    *,
-    actor,
-    product: Product,
-    location: Location,
-    serials: Sequence[str],
-    reason: str,
-    unit_cost: Decimal | None = None,
-    now: dt.datetime | None = None,
-) -> list[Device]:
-    """Devices found at a count: an adjustment up that creates them as New."""
-    if not product.traceable:
-        raise InvalidSerials(f"{product.sku} is not traceable: adjust it by a count.")
-    if not location.is_real:
-        raise InvalidDeviceLocation(f"Devices are found in a real location, not {location}.")
-    if not reason.strip():
-        raise WarehouseError("Say why the devices are added.")
-    serials = _clean(serials)
-    if not serials:
-        raise InvalidSerials("Give the serial numbers of the devices found.")
-    _serials_check_unknown(product, serials)
-    adjustment = stock.virtual_location(warehouse=location.warehouse_id, kind=Kind.ADJUSTMENT)
-    specs = [
-        stock.MovementSpec(
-            product=product,
-            source=adjustment,
-            destination=location,
-            quantity=Decimal(1),
-            action=Action.ADJUST_UP,
-            unit_cost=unit_cost,
-            serial=serial,
-            reason=reason,
-        )
-        for serial in serials
-    ]
-    movements = stock.movements_book(specs=specs, actor=actor, now=now)
-    return _devices_create(movements, actor=actor, action="adjust_in")
-
-
-def _devices_create(movements: Sequence[Movement], *, actor, action: str) -> list[Device]:
-    devices = [
-        Device(
-            product=m.product,
-            serial=m.serial,
-            state=State.NEW,
-            location=m.destination,
-            location_kind=m.destination.kind,
-            created_at=m.created_at,
-            updated_at=m.created_at,
-        )
-        for m in movements
-        if m.serial
-    ]
-    if not devices:
-        return []
-    try:
-        with transaction.atomic():
-            Device.objects.bulk_create(devices)
-    except IntegrityError as exc:
-        # Two bookings of one new serial at once: the unique key is the backstop.
-        raise DuplicateSerial("A serial number was booked by someone else meanwhile.") from exc
-    by_serial = {(d.product_id, d.serial): d for d in devices}
-    DeviceEvent.objects.bulk_create(
-        [
-            DeviceEvent(
-                device=by_serial[(m.product_id, m.serial)],
-                kind=DeviceEvent.Kind.TRANSITION,
-                action=action,
-                to_state=State.NEW,
-                to_location=m.destination,
-                movement=m,
-                reason=m.reason,
-                reference=m.reference,
-                actor=stock.actor_recorded(actor),
-                created_at=m.created_at,
-            )
-            for m in movements
-            if m.serial
-        ]
-    )
-    return devices
-
-
-def _serials_check_unknown(product: Product, serials: Sequence[str], *, line=None) -> None:
-    """Refuse serials the product has already, whatever their case or form, naming each device."""
-    known = dict(
-        Device.objects.filter(product=product, serial__identity__in=_clean(serials)).values_list(
-            "serial", "state"
-        )
-    )
-    if not known:
-        return
-    own = sorted(s for s, state in known.items() if state == State.OWN)
-    if own:
-        raise DuplicateSerial(
-            f"{product.sku}: {', '.join(own)} "
-            f"{'is a customer’s own device' if len(own) == 1 else 'are customers’ own devices'}"
-            " and can never be stocked in.",
-            line=line,
-        )
-    listed = ", ".join(f"{s} ({State(state).label})" for s, state in sorted(known.items()))
-    hint = ""
-    if State.WRITTEN_OFF in known.values():
-        hint = (
-            " A written-off device that turns up again comes back with “Found again” on its page."
-        )
-    raise DuplicateSerial(
-        f"{product.sku} already has these serial numbers: {listed}.{hint}", line=line
-    )
-
-
-def _electronic_id_check_free(electronic_id: str, *, device: Device | None = None) -> None:
-    """Refuse an electronic id another device has, whatever its case or form, naming it."""
-    if not electronic_id:
-        return
-    others = Device.objects.filter(electronic_id__identity=electronic_id)
-    if device is not None and device.pk is not None:
-        others = others.exclude(pk=device.pk)
-    other = others.select_related("product").first()
-    if other is not None:
-        raise DuplicateElectronicId(
-            f"Electronic id {other.electronic_id} already exists ({other}, "
-            f"{other.get_state_display()})."
-        )
-
-
-# --------------------------------------------------------------------------- warehouse pages
-
-# The warehouse's stock pages book through these (wired in inventory_site.urls):
-# counted products go straight to the warehouse; traceable ones move device by
-# device, so devices and ledger never disagree.
-
-
-@transaction.atomic
-def stock_move(
-    *,
-    actor,
-    product,
-    source,
-    destination,
-    quantity=None,
-    serials=(),
-    reason="",
-    now=None,
-    allow_over_maximum=False,
-    package=None,
-):
-    """Move goods between real locations; each device of a traceable product moves itself.
-
-    `package`: the incoming package counted goods are put away from.
-    """
-    if not product.traceable:
-        return stock.stock_move(
-            actor=actor,
-            product=product,
-            source=source,
-            destination=destination,
-            quantity=quantity,
-            serials=serials,
-            reason=reason,
-            now=now,
-            allow_over_maximum=allow_over_maximum,
-            package=package,
-        )
-    if not destination.is_real or destination.kind == Kind.INCOMING:
-        raise stock.InvalidDestination(
-            f"Goods can only be moved to storage or quarantine, not to {destination}."
-        )
-    devices = _devices_at(product, source, serials, quantity)
-    movements = [
-        device_transition(
-            device=d, action="move", location=destination, actor=actor, reason=reason, now=now
-        ).last_event.movement
-        for d in devices
-    ]
-    if source.warehouse_id != destination.warehouse_id:
-        stock.maximum_check(
-            pairs={(product.pk, destination.warehouse_id)}, allow_over=allow_over_maximum
-        )
-    return movements
-
-
-@transaction.atomic
-def stock_isolate(
-    *, actor, product, location, quarantine, quantity=None, serials=(), reason, now=None
-):
-    """Put goods from storage into quarantine; devices one by one."""
-    if not product.traceable:
-        return stock.stock_isolate(
-            actor=actor,
-            product=product,
-            location=location,
-            quarantine=quarantine,
-            quantity=quantity,
-            serials=serials,
-            reason=reason,
-            now=now,
-        )
-    if location.kind != Kind.STORAGE:
-        raise stock.InvalidLocation(
-            f"Only goods in storage can be isolated; {location} is not storage."
-        )
-    if quarantine.kind != Kind.QUARANTINE or quarantine.warehouse_id != location.warehouse_id:
-        raise stock.InvalidDestination(f"{quarantine} is not a quarantine of {location.warehouse}.")
-    if not reason.strip():
-        raise WarehouseError("Say why the goods are isolated.")
-    return stock_move(
-        actor=actor,
-        product=product,
-        source=location,
-        destination=quarantine,
-        serials=serials,
-        quantity=quantity,
-        reason=reason,
-        now=now,
-    )
-
-
-@transaction.atomic
-def stock_remove(*, actor, product, location, quantity=None, serials=(), reason, now=None):
-    """Take goods out for good; devices are written off."""
-    if not product.traceable:
-        return stock.stock_remove(
-            actor=actor,
-            product=product,
-            location=location,
-            quantity=quantity,
-            serials=serials,
-            reason=reason,
-            now=now,
-        )
-    if not reason.strip():
-        raise WarehouseError("Say why the goods are removed.")
-    devices = _devices_at(product, location, serials, quantity)
-    return [
-        device_transition(
-            device=d, action="write_off", actor=actor, reason=reason, now=now
-        ).last_event.movement
-        for d in devices
-    ]
-
-
-def stock_adjust(**kwargs):
-    """Counts adjust counted products; devices are found (adjust in) or written off."""
-    return stock.stock_adjust(**kwargs)
-
-
-def _devices_at(product, location, serials, quantity) -> list[Device]:
-    serials = stock.serials_given(product, serials, quantity)
-    by_key = {
-        identity_key(d.serial): d
-        for d in Device.objects.filter(
-            product=product, serial__identity__in=serials
-        ).select_related("product", "location__warehouse")
-    }
-    devices = {s: by_key.get(identity_key(s)) for s in serials}
-    unknown = [s for s, d in devices.items() if d is None]
-    if unknown:
-        raise InvalidSerials(f"{product.sku} has no device {', '.join(unknown)}.")
-    elsewhere = [d.serial for d in devices.values() if d.location_id != location.pk]
-    if elsewhere:
-        raise InvalidSerials(f"Not in {location}: {', '.join(elsewhere)}.")
-    return sorted(devices.values(), key=lambda d: d.serial)
 
 
 # --------------------------------------------------------------------------- transitions
@@ -376,56 +57,50 @@ def device_transition(
     reason: str = "",
     reference: str = "",
     now: dt.datetime | None = None,
-) -> Device:
+) -> Transition:
     """Take a device through one transition of the table, or refuse and change nothing.
 
+    What the transition does is its row's to say (`devices.states.TRANSITIONS`).
     `location`: where a move, a rental return or a credit-note return puts it.
     `party`: who buys, rents, receives a dispatch or a transferred device.
     Raises IllegalTransition naming the device, its state and the action.
     """
-    transition = TRANSITIONS[action]
+    rule = TRANSITIONS[action]
     now = now or timezone.now()
     device = _device_lock(device, also=location)
 
-    if device.state not in transition.sources:
+    if device.state not in rule.sources:
         raise IllegalTransition(
-            device=device, state_label=device.get_state_display(), action_label=transition.label
+            device=device, state_label=device.get_state_display(), action_label=rule.label
         )
-    if device.reserved_by and action in ("block", "write_off", "move", "transfer"):
+    if device.reserved_by and rule.refused_reserved:
         raise IllegalTransition(
-            device=device,
-            state_label=f"reserved by {device.reserved_by}",
-            action_label=transition.label,
+            device=device, state_label=f"reserved by {device.reserved_by}", action_label=rule.label
         )
     before = _snapshot(device)
     last = None
-    if transition.target == PREVIOUS:
+    if rule.target == PREVIOUS:
         last = (
             device.events.filter(to_state=device.state, kind=DeviceEvent.Kind.TRANSITION)
             .order_by("-id")
             .first()
         )
         target_state = last.from_state if last and last.from_state else State.USED
-    elif transition.target == SAME:
+    elif rule.target == SAME:
         target_state = device.state
     else:
-        target_state = transition.target
+        target_state = rule.target
 
     if (
         device.state == State.DISPATCHED
-        and action in ("sell", "rent")
+        and rule.party is not None
         and party is not None
         and device.holder_id not in (None, party.pk)
     ):
         raise InvalidOwner(f"{device} was dispatched to {device.holder}, not to {party}.")
-    destination = _destination(device, action, location, last)
-    if transition.owner_after == "party" or action in ("dispatch", "rent"):
-        if party is None:
-            raise InvalidOwner(f"Choose the party who {_party_role(action)} {device}.")
-        if action == "transfer":
-            _transfer_check(device, party)
-        if action == "register_own" and party.kind != Party.Kind.CONTACT:
-            raise InvalidOwner(f"Only a contact registers an own device; {party} is a merchant.")
+    destination = _destination(device, rule, location, last)
+    if rule.party is not None:
+        _party_check(device, rule, party)
 
     if device.state == State.BLOCKED and device.location_kind == Kind.STORAGE:
         # Leaving "blocked in storage" first, so the move's availability check counts it.
@@ -435,11 +110,13 @@ def device_transition(
     movement = None
     if destination is not None and destination.pk != device.location_id:
         source = device.location
-        if action == "found":
-            # Back from the losses of the warehouse it turns up in, at the average cost.
+        if rule.booked_from is not None:
             source = stock.virtual_location(
-                warehouse=destination.warehouse_id, kind=Kind.ADJUSTMENT
+                warehouse=destination.warehouse_id, kind=rule.booked_from
             )
+        ledger = rule.ledger
+        if source.kind == Kind.STORAGE and destination.kind == Kind.QUARANTINE:
+            ledger = rule.ledger_into_quarantine or ledger
         movement = stock.movements_book(
             specs=[
                 stock.MovementSpec(
@@ -447,7 +124,7 @@ def device_transition(
                     source=source,
                     destination=destination,
                     quantity=Decimal(1),
-                    action=_ledger_action(action, device.location, destination),
+                    action=ledger,
                     serial=device.serial,
                     reason=reason,
                     reference=reference,
@@ -459,11 +136,11 @@ def device_transition(
         device.location = destination
         device.location_kind = destination.kind
 
-    if transition.owner_after == "party":
+    if rule.owner_after == "party":
         device.owner = party
-    elif transition.owner_after in ("business", "none"):
+    elif rule.owner_after in ("business", "none"):
         device.owner = None
-    device.holder = party if target_state in (State.DISPATCHED, State.RENTED) else None
+    device.holder = party if rule.party_holds else None
     if target_state == State.BLOCKED and device.location_kind == Kind.STORAGE:
         stock.stock_blocked_change(
             product=device.product, warehouse_id=device.location.warehouse_id, delta=Decimal(1)
@@ -478,77 +155,53 @@ def device_transition(
         device.reserved_by = ""
     device.updated_at = now
     device.save()
-    device.last_event = _event(
+    event = _event(
         device,
         before,
         action=action,
-        kind=DeviceEvent.Kind.LOCATION if action == "move" else _kind_of(before, device),
+        kind=_kind_of(before, device),
         movement=movement,
         actor=actor,
         reason=reason,
         reference=reference,
         now=now,
     )
-    return device
+    return Transition(device=device, event=event)
 
 
-def _destination(device: Device, action: str, location: Location | None, last) -> Location | None:
-    """Where the transition puts the device; None: it stays where it is."""
-    if action in _VIRTUAL_TARGET:
-        if action != "write_off" and device.location_kind not in (Kind.STORAGE, Kind.DISPATCHED):
-            # Incoming and quarantined goods are not for sale or rent.
-            raise InvalidDeviceLocation(
-                f"{device} is in {device.location}: only devices in storage "
-                "are dispatched, sold or rented."
-            )
-        return stock.virtual_location(
-            warehouse=device.location.warehouse_id, kind=_VIRTUAL_TARGET[action]
-        )
-    if action == "move":
+def _destination(device: Device, rule: TransitionRule, location, last) -> Location | None:
+    """Where the rule puts the device; None: it stays where it is."""
+    if rule.place is None:
+        return None
+    if rule.place == GIVEN:
         if location is None or location.kind not in (Kind.STORAGE, Kind.QUARANTINE):
             # Incoming locations receive deliveries only.
-            raise InvalidDeviceLocation("Choose a storage or quarantine location.")
+            raise InvalidDeviceLocation(rule.place_prompt)
         if location.pk == device.location_id:
             raise InvalidDeviceLocation(f"{device} is already in {location}.")
         return location
-    if action in ("return_rental", "return", "found"):
-        if location is None or location.kind not in (Kind.STORAGE, Kind.QUARANTINE):
-            raise InvalidDeviceLocation("Choose the storage or quarantine it comes back to.")
-        return location
-    if action == "undispatch":
+    if rule.place == ORIGIN:
         back = last.from_location if last is not None else None
         if back is None or not back.is_real:
             raise InvalidDeviceLocation(f"{device}: the place it was dispatched from is unknown.")
         return back
-    return None
-
-
-def _ledger_action(action: str, source: Location, destination: Location) -> str:
-    if action == "move":
-        if source.kind == Kind.STORAGE and destination.kind == Kind.QUARANTINE:
-            return Action.ISOLATE
-        return Action.MOVE
-    return _LEDGER_ACTION[action]
-
-
-def _party_role(action: str) -> str:
-    return {
-        "sell": "buys",
-        "rent": "rents",
-        "dispatch": "receives",
-        "transfer": "becomes the owner of",
-        "register_own": "owns",
-    }.get(action, "takes")
-
-
-def _transfer_check(device: Device, party: Party) -> None:
-    if device.owner_id == party.pk:
-        raise InvalidOwner(f"{party} owns {device} already.")
-    if party.kind != Party.Kind.CONTACT:
-        raise InvalidOwner(
-            "Ownership passes from a merchant to a contact or between contacts; "
-            f"{party} is a merchant / service provider."
+    if rule.from_storage and device.location_kind not in (Kind.STORAGE, Kind.DISPATCHED):
+        # Incoming and quarantined goods are not for sale or rent.
+        raise InvalidDeviceLocation(
+            f"{device} is in {device.location}: only devices in storage "
+            "are dispatched, sold or rented."
         )
+    return stock.virtual_location(warehouse=device.location.warehouse_id, kind=rule.place)
+
+
+def _party_check(device: Device, rule: TransitionRule, party: Party | None) -> None:
+    """Refuse a missing party, or one the rule does not accept."""
+    if party is None:
+        raise InvalidOwner(f"Choose the party who {rule.party} {device}.")
+    if rule.new_owner and device.owner_id == party.pk:
+        raise InvalidOwner(f"{party} owns {device} already.")
+    if rule.contact_only and party.kind != Party.Kind.CONTACT:
+        raise InvalidOwner(rule.contact_only.format(party=party))
 
 
 @transaction.atomic
@@ -570,7 +223,7 @@ def device_register_own(
     if not serial:
         raise InvalidSerials("Give the device's serial number.")
     if party.kind != Party.Kind.CONTACT:
-        raise InvalidOwner(f"Only a contact registers an own device; {party} is a merchant.")
+        raise InvalidOwner(TRANSITIONS["register_own"].contact_only.format(party=party))
     device = (
         Device.objects.select_for_update()
         .filter(product=product, serial__identity=serial)
@@ -816,9 +469,9 @@ def device_assemble(
 ) -> InstalledPart:
     """Install a counted part from storage into a device (the part leaves stock)."""
     if part.traceable:
-        raise WarehouseError(f"{part.sku} is traceable: a device is not installed as a part.")
+        raise InvalidPart(f"{part.sku} is traceable: a device is not installed as a part.")
     if source.kind != Kind.STORAGE:
-        raise InvalidDeviceLocation(f"Parts are taken from storage, not from {source}.")
+        raise InvalidPartSource(f"Parts are taken from storage, not from {source}.")
     device = _device_lock(device)
     if device.state not in (State.NEW, State.USED, State.BLOCKED):
         raise IllegalTransition(
@@ -870,7 +523,7 @@ def device_disassemble(
 ) -> InstalledPart:
     """Take a part out of a device back into storage or quarantine."""
     if destination.kind not in (Kind.STORAGE, Kind.QUARANTINE):
-        raise InvalidDeviceLocation("A removed part goes to storage or quarantine.")
+        raise InvalidPartDestination("A removed part goes to storage or quarantine.")
     device = _device_lock(device)
     if device.state not in (State.NEW, State.USED, State.BLOCKED):
         # A sold, rented or own device's parts are not ours to take back into stock.
@@ -923,10 +576,11 @@ def _installed_places(device: Device, part: Product, quantity: Decimal):
     """
     held: dict[int, Decimal] = {}
     for m in Movement.objects.filter(product=part, reference=f"device:{device.pk}").order_by("id"):
-        if m.action == Action.ASSEMBLE:
-            held[m.destination_id] = held.pop(m.destination_id, Decimal(0)) + m.quantity
-        else:
-            held[m.source_id] = held.get(m.source_id, Decimal(0)) - m.quantity
+        match m.action:
+            case Action.ASSEMBLE:
+                held[m.destination_id] = held.pop(m.destination_id, Decimal(0)) + m.quantity
+            case _:  # a disassembly
+                held[m.source_id] = held.get(m.source_id, Decimal(0)) - m.quantity
     taken = []
     for location_id in reversed(held):
         take = min(held[location_id], quantity)
@@ -955,6 +609,21 @@ def _device_lock(device: Device, *, also: Location | None = None) -> Device:
         # It moved to another warehouse meanwhile: lock that one too (same order: product first).
         stock.stock_lock(product=locked.product, warehouse_ids={locked.location.warehouse_id})
     return locked
+
+
+def _electronic_id_check_free(electronic_id: str, *, device: Device | None = None) -> None:
+    """Refuse an electronic id another device has, whatever its case or form, naming it."""
+    if not electronic_id:
+        return
+    others = Device.objects.filter(electronic_id__identity=electronic_id)
+    if device is not None and device.pk is not None:
+        others = others.exclude(pk=device.pk)
+    other = others.select_related("product").first()
+    if other is not None:
+        raise DuplicateElectronicId(
+            f"Electronic id {other.electronic_id} already exists ({other}, "
+            f"{other.get_state_display()})."
+        )
 
 
 def _snapshot(device: Device) -> dict:
@@ -1010,10 +679,6 @@ def _event(
         actor=stock.actor_recorded(actor),
         created_at=now,
     )
-
-
-def _clean(serials: Sequence[str]) -> list[str]:
-    return [s for s in (identity_clean(s) for s in serials) if s]
 
 
 def _plain(value):

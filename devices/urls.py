@@ -26,14 +26,14 @@ urlpatterns = [
         name="characteristic_edit",
     ),
     path("devices/<int:pk>/", views.device_detail, name="device_detail"),
-    path("devices/<int:pk>/block/", views.device_block, name="device_block"),
-    path("devices/<int:pk>/unblock/", views.device_unblock, name="device_unblock"),
-    path("devices/<int:pk>/move/", views.device_move, name="device_move"),
-    path("devices/<int:pk>/write-off/", views.device_write_off, name="device_write_off"),
-    path("devices/<int:pk>/found/", views.device_found, name="device_found"),
-    path("devices/<int:pk>/transfer/", views.device_transfer, name="device_transfer"),
-    path("devices/<int:pk>/status/", views.device_status, name="device_status"),
-    path("devices/<int:pk>/details/", views.device_details, name="device_details"),
-    path("devices/<int:pk>/assemble/", views.device_assemble, name="device_assemble"),
-    path("devices/<int:pk>/disassemble/", views.device_disassemble, name="device_disassemble"),
+    # The device page's dialogs: one view, the dialog named by its row of views.DIALOGS.
+    *(
+        path(
+            f"devices/<int:pk>/{dialog.path}/",
+            views.device_dialog,
+            {"dialog": name},
+            name=f"device_{name}",
+        )
+        for name, dialog in views.DIALOGS.items()
+    ),
 ]

@@ -1,8 +1,12 @@
 """Thin views: bind a form, call one service or selector, pick a template."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import partial, wraps
 
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -34,24 +38,6 @@ from .models import Characteristic, Device, DeviceEvent, DeviceStatus, State
 from .states import PAGE_ACTIONS, TRANSITIONS, allowed_actions
 from .tables import DeviceTable
 
-# Who may start each action of the device page. Transfer is a clerk's paperwork
-# (add_device, like registering an own device); the rest handle goods (staff).
-ACTION_PERMISSION = {
-    "block": "devices.change_device",
-    "unblock": "devices.change_device",
-    "move": "devices.change_device",
-    "write_off": "devices.change_device",
-    "found": "devices.change_device",
-    "transfer": "devices.add_device",
-}
-ACTION_URL = {
-    "block": "devices:device_block",
-    "unblock": "devices:device_unblock",
-    "move": "devices:device_move",
-    "write_off": "devices:device_write_off",
-    "found": "devices:device_found",
-    "transfer": "devices:device_transfer",
-}
 # History labels of the events that are not transitions.
 EVENT_LABEL = {
     "status": "status set",
@@ -129,10 +115,10 @@ def _actions(request, device: Device) -> list[dict]:
     actions = [
         {
             "label": TRANSITIONS[name].label.capitalize(),
-            "url": reverse(ACTION_URL[name], args=[device.pk]),
+            "url": reverse(f"devices:device_{name}", args=[device.pk]),
         }
         for name in PAGE_ACTIONS
-        if name in allowed and request.user.has_perm(ACTION_PERMISSION[name])
+        if name in allowed and request.user.has_perm(DIALOGS[name].permission)
     ]
     if request.user.has_perm("devices.change_device"):
         edits = [
@@ -194,36 +180,25 @@ def _shown(value) -> str:
 # --------------------------------------------------------------------------- device dialogs
 
 
-def _device_dialog(request, pk, *, form_class, title, action, submit, call, refusal=None):
-    """One device action as a dialog (htmx) or a page (no JavaScript).
+@dataclass(frozen=True)
+class Dialog:
+    """One dialog of the device page: its form, the service it calls, who may use it.
 
-    `refusal(device)` says why the action cannot start at all (the dialog then
-    shows only that); otherwise the service judges the posted form, and its
-    refusal comes back onto the form.
+    The form's fields are the service's keywords: the view calls
+    `call(device=, actor=, **form.cleaned_data)` and `done(device, result, data)`
+    gives the message. `refusal(device)` says why the dialog cannot start at
+    all (it then shows only that); otherwise the service judges the post, and
+    its refusal comes back onto the form.
     """
-    device = get_object_or_404(selectors.device_list(), pk=pk)
-    form = form_class(request.POST or None, device=device)
-    refused = refusal(device) if refusal else None
-    if refused is None and form.is_valid():
-        try:
-            message = call(device=device, actor=request.user, form=form, **form.cleaned_data)
-        except IllegalTransition as exc:
-            refused = exc.message
-        except WarehouseError as exc:
-            _form_error(form, exc)
-            refused = None
-        else:
-            return _done(request, device.get_absolute_url(), message)
-    context = {
-        "nav": "devices",
-        "device": device,
-        "form": form,
-        "title": title,
-        "action_url": reverse(action, args=[device.pk]),
-        "submit": submit,
-        "refusal": refused,
-    }
-    return render(request, _partial(request, "devices/device_dialog.html", "dialog"), context)
+
+    path: str  # its address under /devices/<pk>/
+    form_class: type
+    call: Callable
+    title: str
+    submit: str
+    done: Callable[[Device, object, dict], str]
+    permission: str = "devices.change_device"
+    refusal: Callable[[Device], str | None] | None = None
 
 
 def _state_refusal(action: str):
@@ -241,230 +216,167 @@ def _state_refusal(action: str):
     return refusal
 
 
-def _transition_dialog(request, pk, *, action, form_class, title, submit, done):
-    def call(*, device, actor, form, reason="", **fields):
-        device = services.device_transition(
-            device=device, action=action, actor=actor, reason=reason, **fields
-        )
-        return done(device)
-
-    return _device_dialog(
-        request,
-        pk,
+def _transition(action: str, *, form_class, title, submit, done, permission, path=None):
+    """The dialog of a transition of the page: `done(device after)` gives its message."""
+    return Dialog(
+        path=path or action,
         form_class=form_class,
+        call=partial(services.device_transition, action=action),
         title=title,
-        action=ACTION_URL[action],
         submit=submit,
-        call=call,
+        done=lambda _device, result, _data: done(result.device),
+        permission=permission,
         refusal=_state_refusal(action),
     )
 
 
-@require_http_methods(["GET", "POST"])
-@permission_required(ACTION_PERMISSION["block"], raise_exception=True)
-@once_only
-def device_block(request, pk):
-    return _transition_dialog(
-        request,
-        pk,
-        action="block",
+def _parts_refusal(action_label: str, *, parts_needed: bool = False):
+    """Parts go in and come out of devices in the warehouse only (and out only when in)."""
+
+    def refusal(device):
+        if not _in_warehouse(device):
+            return IllegalTransition(
+                device=device, state_label=device.get_state_display(), action_label=action_label
+            ).message
+        if parts_needed and not device.parts.filter(quantity__gt=0).exists():
+            return f"No parts are installed in {device}."
+        return None
+
+    return refusal
+
+
+# Transfer is a clerk's paperwork (add_device, like registering an own device);
+# the other actions handle goods (staff).
+DIALOGS: dict[str, Dialog] = {
+    "block": _transition(
+        "block",
         form_class=DeviceBlockForm,
         title="Block",
         submit="Block",
         done=lambda d: f"Blocked {d}: it is not for sale or rent until unblocked.",
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required(ACTION_PERMISSION["unblock"], raise_exception=True)
-@once_only
-def device_unblock(request, pk):
-    return _transition_dialog(
-        request,
-        pk,
-        action="unblock",
+        permission="devices.change_device",
+    ),
+    "unblock": _transition(
+        "unblock",
         form_class=DeviceReasonForm,
         title="Unblock",
         submit="Unblock",
         done=lambda d: f"Unblocked {d}: it is {d.get_state_display()} again.",
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required(ACTION_PERMISSION["move"], raise_exception=True)
-@once_only
-def device_move(request, pk):
-    return _transition_dialog(
-        request,
-        pk,
-        action="move",
+        permission="devices.change_device",
+    ),
+    "move": _transition(
+        "move",
         form_class=DeviceMoveForm,
         title="Move",
         submit="Move",
         done=lambda d: f"Moved {d} to {d.location}.",
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required(ACTION_PERMISSION["write_off"], raise_exception=True)
-@once_only
-def device_write_off(request, pk):
-    return _transition_dialog(
-        request,
-        pk,
-        action="write_off",
+        permission="devices.change_device",
+    ),
+    "write_off": _transition(
+        "write_off",
+        path="write-off",
         form_class=DeviceReasonForm,
         title="Write off",
         submit="Write off",
         done=lambda d: f"Wrote off {d}.",
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required(ACTION_PERMISSION["found"], raise_exception=True)
-@once_only
-def device_found(request, pk):
-    return _transition_dialog(
-        request,
-        pk,
-        action="found",
+        permission="devices.change_device",
+    ),
+    "found": _transition(
+        "found",
         form_class=DeviceFoundForm,
         title="Found again",
         submit="Bring back",
         done=lambda d: f"{d} is back in {d.location}, {d.get_state_display()}.",
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required(ACTION_PERMISSION["transfer"], raise_exception=True)
-@once_only
-def device_transfer(request, pk):
-    return _transition_dialog(
-        request,
-        pk,
-        action="transfer",
+        permission="devices.change_device",
+    ),
+    "transfer": _transition(
+        "transfer",
         form_class=DeviceTransferForm,
         title="Transfer ownership",
         submit="Transfer",
         done=lambda d: f"{d} now belongs to {d.owner}.",
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required("devices.change_device", raise_exception=True)
-@once_only
-def device_status(request, pk):
-    def call(*, device, actor, form, status, reason):
-        device = services.device_status_set(
-            device=device, status=status, actor=actor, reason=reason
-        )
-        return f"Status of {device}: {device.status.name if device.status else 'none'}."
-
-    return _device_dialog(
-        request,
-        pk,
+        permission="devices.add_device",
+    ),
+    "status": Dialog(
+        path="status",
         form_class=DeviceStatusSetForm,
+        call=services.device_status_set,
         title="Set status",
-        action="devices:device_status",
         submit="Set status",
-        call=call,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required("devices.change_device", raise_exception=True)
-@once_only
-def device_details(request, pk):
-    def call(*, device, actor, form, electronic_id, spot, latitude, longitude, reason, **_):
-        services.device_details_set(
-            device=device,
-            actor=actor,
-            electronic_id=electronic_id,
-            spot=spot,
-            latitude=latitude,
-            longitude=longitude,
-            characteristics=form.characteristics(),
-            reason=reason,
-        )
-        return f"Saved the details of {device}."
-
-    return _device_dialog(
-        request,
-        pk,
+        done=lambda _, d, __: f"Status of {d}: {d.status.name if d.status else 'none'}.",
+    ),
+    "details": Dialog(
+        path="details",
         form_class=DeviceDetailsForm,
+        call=services.device_details_set,
         title="Edit details",
-        action="devices:device_details",
         submit="Save",
-        call=call,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required("devices.change_device", raise_exception=True)
-@once_only
-def device_assemble(request, pk):
-    def call(*, device, actor, form, part, quantity, source, reason):
-        services.device_assemble(
-            device=device, part=part, quantity=quantity, source=source, actor=actor, reason=reason
-        )
-        return f"Installed {fmt(quantity)} × {part.sku} in {device}."
-
-    def refusal(device):
-        if _in_warehouse(device):
-            return None
-        return IllegalTransition(
-            device=device, state_label=device.get_state_display(), action_label="install parts in"
-        ).message
-
-    return _device_dialog(
-        request,
-        pk,
+        done=lambda d, _, __: f"Saved the details of {d}.",
+    ),
+    "assemble": Dialog(
+        path="assemble",
         form_class=DeviceAssembleForm,
+        call=services.device_assemble,
         title="Assemble",
-        action="devices:device_assemble",
         submit="Install",
-        call=call,
-        refusal=refusal,
-    )
+        done=lambda d, _, f: f"Installed {fmt(f['quantity'])} × {f['part'].sku} in {d}.",
+        refusal=_parts_refusal("install parts in"),
+    ),
+    "disassemble": Dialog(
+        path="disassemble",
+        form_class=DeviceDisassembleForm,
+        call=services.device_disassemble,
+        title="Disassemble",
+        submit="Take out",
+        done=lambda d, _, f: (
+            f"Took {fmt(f['quantity'])} × {f['part'].sku} out of {d} into {f['destination']}."
+        ),
+        refusal=_parts_refusal("take parts out of", parts_needed=True),
+    ),
+}
+
+
+def _dialog_permission(view):
+    """Refuse (403) who lacks the permission of the dialog the address names."""
+
+    @wraps(view)
+    def checked(request, *args, dialog: str, **kwargs):
+        if not request.user.has_perm(DIALOGS[dialog].permission):
+            raise PermissionDenied
+        return view(request, *args, dialog=dialog, **kwargs)
+
+    return checked
 
 
 @require_http_methods(["GET", "POST"])
-@permission_required("devices.change_device", raise_exception=True)
+@_dialog_permission
 @once_only
-def device_disassemble(request, pk):
-    def call(*, device, actor, form, part, quantity, destination, reason):
-        services.device_disassemble(
-            device=device,
-            part=part,
-            quantity=quantity,
-            destination=destination,
-            actor=actor,
-            reason=reason,
-        )
-        return f"Took {fmt(quantity)} × {part.sku} out of {device} into {destination}."
-
-    def refusal(device):
-        # Parts come out of devices in the warehouse only, as they go in (device_assemble).
-        if not _in_warehouse(device):
-            return IllegalTransition(
-                device=device,
-                state_label=device.get_state_display(),
-                action_label="take parts out of",
-            ).message
-        if not device.parts.filter(quantity__gt=0).exists():
-            return f"No parts are installed in {device}."
-        return None
-
-    return _device_dialog(
-        request,
-        pk,
-        form_class=DeviceDisassembleForm,
-        title="Disassemble",
-        action="devices:device_disassemble",
-        submit="Take out",
-        call=call,
-        refusal=refusal,
-    )
+def device_dialog(request, pk, *, dialog: str):
+    """Any dialog of DIALOGS, as a dialog (htmx) or a page (no JavaScript)."""
+    declared = DIALOGS[dialog]
+    device = get_object_or_404(selectors.device_list(), pk=pk)
+    form = declared.form_class(request.POST or None, device=device)
+    refused = declared.refusal(device) if declared.refusal else None
+    if refused is None and form.is_valid():
+        try:
+            result = declared.call(device=device, actor=request.user, **form.cleaned_data)
+        except IllegalTransition as exc:
+            refused = exc.message
+        except WarehouseError as exc:
+            _form_error(form, exc)
+        else:
+            message = declared.done(device, result, form.cleaned_data)
+            return _done(request, device.get_absolute_url(), message)
+    context = {
+        "nav": "devices",
+        "device": device,
+        "form": form,
+        "title": declared.title,
+        "action_url": reverse(f"devices:device_{dialog}", args=[device.pk]),
+        "submit": declared.submit,
+        "refusal": refused,
+    }
+    return render(request, _partial(request, "devices/device_dialog.html", "dialog"), context)
 
 
 # --------------------------------------------------------------------------- own devices

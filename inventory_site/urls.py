@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from devices import services as device_stock
+from devices import stock_booking
 from warehouse import urls as warehouse_urls
 
 urlpatterns = [
@@ -11,9 +11,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    # The stock pages book through the devices app, which keeps devices and
-    # ledger in step for traceable products and passes counted ones through.
-    path("", include((warehouse_urls.patterns(stock=device_stock), "warehouse"))),
+    # The stock pages book through the devices app's booking module, which keeps
+    # devices and ledger in step for traceable products and passes counted ones through.
+    path("", include((warehouse_urls.patterns(stock=stock_booking), "warehouse"))),
     path("", include("billing.urls")),
     path("", include("devices.urls")),
 ]

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from billing import services as billing
 from billing.models import CreditNote, Invoice, Order, OrderLine, Rental
-from devices import services as device_services
+from devices import stock_booking
 from devices.models import Characteristic, Device, DeviceEvent, DeviceStatus
 from tests.billing.factories import devices_in, goods_in, rental, sale, shop_create
 from tests.devices.factories import CharacteristicFactory, DeviceStatusFactory
@@ -153,7 +153,7 @@ def world(db):
     goods_in(shop.stock, shop.cable, 50)
     goods_in(shop.stock, shop.router, 5)
     modems = devices_in(shop.stock, shop.modem, "M-1", "M-2", "M-3", "M-4")
-    device_services.stock_in(
+    stock_booking.stock_in(
         actor=None,
         location=incoming,
         lines=[

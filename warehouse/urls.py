@@ -8,7 +8,7 @@ app_name = "warehouse"
 def patterns(*, stock=services):
     """The warehouse's pages; `stock` is the module whose services the stock pages book with.
 
-    The site passes `devices.services`, whose functions handle devices and
+    The site passes `devices.stock_booking`, whose functions handle devices and
     delegate counted goods here: the warehouse never imports the apps above it.
     """
     booking = {"stock": stock}

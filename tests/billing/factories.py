@@ -14,7 +14,7 @@ from django.db.models import Sum
 
 from billing import services
 from billing.models import CreditNote, Invoice, Order, OrderLine, Rental
-from devices import services as device_services
+from devices import stock_booking
 from devices.models import Device
 from tests.warehouse.factories import (
     LocationFactory,
@@ -83,7 +83,7 @@ def shop_create() -> Shop:
 
 def goods_in(location, product, quantity, unit_cost="4.00", *, actor=None):
     """Counted goods booked in from a supplier through the service."""
-    return device_services.stock_in(
+    return stock_booking.stock_in(
         actor=actor,
         location=location,
         lines=[StockInLine(product=product, quantity=D(str(quantity)), unit_cost=D(unit_cost))],
@@ -92,7 +92,7 @@ def goods_in(location, product, quantity, unit_cost="4.00", *, actor=None):
 
 def devices_in(location, product, *serials, unit_cost="50.00", actor=None) -> list[Device]:
     """Serial-numbered units booked in through the devices service; the New devices back."""
-    device_services.stock_in(
+    stock_booking.stock_in(
         actor=actor,
         location=location,
         lines=[

@@ -21,6 +21,7 @@ from billing import services
 from billing.exceptions import BillingError, DocumentStateError, InvalidLine
 from billing.models import CreditNote, Invoice, Order, OrderLine, Rental
 from devices import services as device_services
+from devices import stock_booking
 from devices.exceptions import IllegalTransition
 from devices.models import Device, State
 from tests.billing.factories import (
@@ -103,10 +104,10 @@ def used_device(shop: Shop, serial: str, location) -> Device:
     (device,) = devices_in(shop.stock, shop.modem, serial)
     device = device_services.device_transition(
         device=device, action="rent", party=shop.alice, actor=shop.clerk
-    )
+    ).device
     return device_services.device_transition(
         device=device, action="return_rental", location=location, actor=shop.clerk
-    )
+    ).device
 
 
 # --------------------------------------------------------------------------- orders
@@ -557,7 +558,7 @@ def test_goods_an_order_holds_cannot_be_taken_from_under_it(shop, step):
     before = snapshot()
 
     with pytest.raises(InsufficientStock, match="8 more reserved or blocked"):
-        device_services.stock_remove(
+        stock_booking.stock_remove(
             actor=shop.clerk, product=shop.cable, location=shop.stock, quantity=D(3), reason="cut"
         )
     with pytest.raises(InsufficientStock):
@@ -565,7 +566,7 @@ def test_goods_an_order_holds_cannot_be_taken_from_under_it(shop, step):
 
     assert snapshot() == before
     step(
-        device_services.stock_remove,
+        stock_booking.stock_remove,
         product=shop.cable,
         location=shop.stock,
         quantity=D(2),
@@ -613,7 +614,7 @@ def test_an_inactive_product_or_a_sold_device_cannot_be_put_on_an_order(shop):
     (m1,) = devices_in(shop.stock, shop.modem, "M1")
     sold = device_services.device_transition(
         device=m1, action="sell", party=shop.alice, actor=shop.clerk
-    )
+    ).device
     order = order_create(shop)
 
     with pytest.raises(InvalidLine, match="OLD-1 is inactive"):

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import factory
 
-from devices import services
+from devices import services, stock_booking
 from devices.models import Characteristic, Device, DeviceEvent, DeviceStatus, State
 from tests.warehouse.factories import (
     LocationFactory,
@@ -75,7 +75,7 @@ def world_create() -> World:
 
 def devices_in(location, product, *serials, actor=None, unit_cost="10.00", **kwargs):
     """Stock-in of serial-numbered units through the devices service; the new devices back."""
-    services.stock_in(
+    stock_booking.stock_in(
         actor=actor,
         location=location,
         lines=[
@@ -92,7 +92,7 @@ def devices_in(location, product, *serials, actor=None, unit_cost="10.00", **kwa
 
 
 def transition(device, action, *, actor=None, **kwargs) -> Device:
-    return services.device_transition(device=device, action=action, actor=actor, **kwargs)
+    return services.device_transition(device=device, action=action, actor=actor, **kwargs).device
 
 
 def device_in_state(w: World, state, serial="S1", *, location=None) -> Device:

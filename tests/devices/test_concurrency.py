@@ -94,7 +94,7 @@ def test_one_device_dispatched_by_six_clerks_at_once_goes_to_one_party():
         assert isinstance(refusal, IllegalTransition)
         assert refusal.message == "MOD-1 #S1 is Dispatched: “dispatch” is not allowed."
     device.refresh_from_db()
-    assert (device.state, device.holder) == (State.DISPATCHED, won[0].holder)
+    assert (device.state, device.holder) == (State.DISPATCHED, won[0].device.holder)
     assert DeviceEvent.objects.filter(device=device, action="dispatch").count() == 1
     assert Movement.objects.filter(action=Movement.Action.DISPATCH).count() == 1
     stock = balance(w.modem, w.warehouse)

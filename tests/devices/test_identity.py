@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from pytest_django.asserts import assertContains
 
-from devices import services
+from devices import services, stock_booking
 from devices.exceptions import DuplicateElectronicId
 from devices.models import Device, State
 from tests.devices.factories import device_in_state, devices_in, world_create
@@ -116,7 +116,7 @@ def test_a_serial_is_stored_clean_as_typed(w):
 def test_a_device_typed_in_another_case_is_moved_and_the_ledger_keeps_its_serial(w):
     devices_in(w.stock, w.modem, "AB-1", "AB-2")
 
-    services.stock_move(
+    stock_booking.stock_move(
         actor=None, product=w.modem, source=w.stock, destination=w.shelf, serials=["ab-1 "]
     )
 

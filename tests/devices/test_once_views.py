@@ -34,7 +34,7 @@ def boss_client(w):
 def _device(w, action, *, state_change=None, **kwargs):
     device = w.modems[0]
     if state_change:
-        device = services.device_transition(device=device, actor=w.boss, **state_change)
+        device = services.device_transition(device=device, actor=w.boss, **state_change).device
     return Post(reverse(f"devices:device_{action}", args=[device.pk]), kwargs)
 
 

@@ -23,7 +23,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from devices import services
+from devices import services, stock_booking
 from devices.exceptions import DeviceError, IllegalTransition
 from devices.models import Device, DeviceEvent, State
 from devices.states import PREVIOUS, SAME, TRANSITIONS
@@ -161,7 +161,7 @@ class DeviceLife(RuleBasedStateMachine):
             (self.products[0], self.w.stock, ("S0", "S1", "S2")),
             (self.products[1], self.real[4], ("S0",)),
         ):
-            services.stock_in(
+            stock_booking.stock_in(
                 actor=self.w.actor,
                 location=location,
                 lines=[StockInLine(product, Decimal(len(serials)), Decimal("10"), serials)],
@@ -178,7 +178,7 @@ class DeviceLife(RuleBasedStateMachine):
             location
         ]
         self.attempt(
-            lambda: services.stock_in(
+            lambda: stock_booking.stock_in(
                 actor=self.w.actor,
                 location=location,
                 lines=[
@@ -224,7 +224,7 @@ class DeviceLife(RuleBasedStateMachine):
         if device is None:
             return
         self.attempt(
-            lambda: services.stock_isolate(
+            lambda: stock_booking.stock_isolate(
                 actor=self.w.actor,
                 product=device.product,
                 location=device.location or self.w.stock,

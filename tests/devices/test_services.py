@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from devices import services
+from devices import services, stock_booking
 from devices.exceptions import (
     DeviceError,
     DuplicateElectronicId,
@@ -102,7 +102,7 @@ def serials_in(location, product) -> list[str]:
 def test_stock_in_creates_one_new_device_per_serial_with_its_history(w):
     """Three serials booked in: three New devices in the location, each with one event
     that points at the ledger line that brought it."""
-    services.stock_in(
+    stock_booking.stock_in(
         actor=w.actor,
         location=w.stock,
         lines=[
@@ -141,7 +141,7 @@ def test_stock_in_creates_one_new_device_per_serial_with_its_history(w):
 def test_counted_lines_booked_with_devices_create_no_devices(w):
     """A booking mixing cables and modems makes devices of the modems only."""
     cable = ProductFactory(sku="CAB-1")
-    services.stock_in(
+    stock_booking.stock_in(
         actor=w.actor,
         location=w.stock,
         lines=[
@@ -169,7 +169,7 @@ def test_a_serial_given_twice_in_one_booking_is_refused(w, unchanged):
     with pytest.raises(InvalidSerials, match="given twice: A"):
         devices_in(w.stock, w.modem, "A", "A")
     with pytest.raises(InvalidSerials, match="given twice: A"):
-        services.stock_in(
+        stock_booking.stock_in(
             actor=w.actor,
             location=w.stock,
             lines=[
@@ -193,7 +193,7 @@ def test_a_serial_written_off_cannot_come_back_by_stock_in(w, unchanged):
 
 def test_devices_found_at_a_count_are_created_new(w):
     """An adjustment up with serials creates New devices booked from the adjustment location."""
-    devices = services.device_adjust_in(
+    devices = stock_booking.device_adjust_in(
         actor=w.actor,
         product=w.modem,
         location=w.quarantine,
@@ -239,7 +239,7 @@ def test_an_adjustment_up_of_devices_is_refused_when_it_cannot_be_right(
     unchanged()
 
     with pytest.raises(error, match=message):
-        services.device_adjust_in(actor=w.actor, **kwargs)
+        stock_booking.device_adjust_in(actor=w.actor, **kwargs)
 
 
 # --------------------------------------------------------------------------- stock pages
@@ -249,7 +249,7 @@ def test_moving_devices_moves_exactly_the_named_ones(w):
     """A move of two serials books two movements and moves those two devices only."""
     devices_in(w.stock, w.modem, "A", "B", "C")
 
-    movements = services.stock_move(
+    movements = stock_booking.stock_move(
         actor=w.actor,
         product=w.modem,
         source=w.stock,
@@ -280,7 +280,7 @@ def test_devices_move_between_warehouses(w):
     north = WarehouseFactory(code="north")
     devices_in(w.stock, w.modem, "A", "B")
 
-    services.stock_move(
+    stock_booking.stock_move(
         actor=w.actor, product=w.modem, source=w.stock, destination=storage_of(north), serials=["A"]
     )
 
@@ -308,7 +308,7 @@ def test_a_device_move_naming_wrong_serials_is_refused(
     unchanged()
 
     with pytest.raises(error, match=message):
-        services.stock_move(
+        stock_booking.stock_move(
             actor=w.actor,
             product=w.modem,
             source=w.stock,
@@ -327,7 +327,7 @@ def test_devices_are_only_moved_to_storage_or_quarantine(w, unchanged, kind):
     unchanged()
 
     with pytest.raises(InvalidDestination, match="can only be moved to storage or quarantine"):
-        services.stock_move(
+        stock_booking.stock_move(
             actor=w.actor, product=w.modem, source=w.stock, destination=destination, serials=["A"]
         )
 
@@ -338,7 +338,7 @@ def test_a_device_out_of_the_warehouse_is_not_moved(w, unchanged):
     unchanged()
 
     with pytest.raises(IllegalTransition, match="MOD-1 #A is Dispatched: “move” is not allowed"):
-        services.stock_move(
+        stock_booking.stock_move(
             actor=w.actor,
             product=w.modem,
             source=device.location,
@@ -352,10 +352,10 @@ def test_counted_goods_move_through_the_warehouse_service(w):
     bolt = ProductFactory(sku="BOLT-8")
     book_in(w.stock, bolt, 10)
 
-    services.stock_move(
+    stock_booking.stock_move(
         actor=w.actor, product=bolt, source=w.stock, destination=w.shelf, quantity=D(4)
     )
-    services.stock_isolate(
+    stock_booking.stock_isolate(
         actor=w.actor,
         product=bolt,
         location=w.stock,
@@ -363,7 +363,7 @@ def test_counted_goods_move_through_the_warehouse_service(w):
         quantity=D(1),
         reason="rusty",
     )
-    services.stock_remove(
+    stock_booking.stock_remove(
         actor=w.actor, product=bolt, location=w.stock, quantity=D(2), reason="lost"
     )
 
@@ -374,7 +374,7 @@ def test_isolating_devices_puts_them_in_quarantine(w):
     """Isolated devices keep their state and sit in quarantine, booked as an isolation."""
     devices_in(w.stock, w.modem, "A", "B")
 
-    (movement,) = services.stock_isolate(
+    (movement,) = stock_booking.stock_isolate(
         actor=w.actor,
         product=w.modem,
         location=w.stock,
@@ -399,7 +399,7 @@ def test_isolating_devices_needs_storage_a_quarantine_of_its_warehouse_and_a_rea
     unchanged()
 
     def isolate(location, quarantine, serial, reason="damaged"):
-        services.stock_isolate(
+        stock_booking.stock_isolate(
             actor=w.actor,
             product=w.modem,
             location=location,
@@ -422,7 +422,7 @@ def test_removing_devices_writes_them_off(w):
     """Removed devices are Written off, in the adjustment location, booked as removals."""
     devices_in(w.stock, w.modem, "A", "B")
 
-    (movement,) = services.stock_remove(
+    (movement,) = stock_booking.stock_remove(
         actor=w.actor, product=w.modem, location=w.stock, serials=["A"], reason="dropped"
     )
 
@@ -441,16 +441,21 @@ def test_a_written_off_device_found_again_comes_back_as_it_was(w):
     """Lost, then found: the device returns to the chosen storage in the state it was
     written off from, owned by the business, booked as an adjustment up at the average cost."""
     devices_in(w.stock, w.modem, "A", "B", unit_cost="12.00")
-    services.stock_remove(
+    stock_booking.stock_remove(
         actor=w.actor, product=w.modem, location=w.stock, serials=["A"], reason="lost"
     )
 
-    device = transition(
-        Device.objects.get(serial="A"), "found", location=w.shelf, reason="behind rack 4"
+    found = services.device_transition(
+        device=Device.objects.get(serial="A"),
+        action="found",
+        location=w.shelf,
+        reason="behind rack 4",
+        actor=None,
     )
 
+    device = found.device
     assert (device.state, device.location, device.owner) == (S.NEW, w.shelf, None)
-    movement = device.last_event.movement
+    movement = found.movement
     assert (movement.action, movement.source, movement.destination, movement.serial) == (
         Action.ADJUST_UP,
         w.virtual(Kind.ADJUSTMENT),
@@ -486,12 +491,16 @@ def test_a_device_found_in_another_warehouse_comes_from_that_warehouse_s_losses(
     north = WarehouseFactory(code="north")
     device = transition(device_in_state(w, S.NEW), "write_off", reason="lost")
 
-    device = transition(device, "found", location=storage_of(north), reason="turned up north")
-
-    assert device.location == storage_of(north)
-    assert device.last_event.movement.source == virtual_location(
-        warehouse=north.pk, kind=Kind.ADJUSTMENT
+    found = services.device_transition(
+        device=device,
+        action="found",
+        location=storage_of(north),
+        reason="turned up north",
+        actor=None,
     )
+
+    assert found.device.location == storage_of(north)
+    assert found.movement.source == virtual_location(warehouse=north.pk, kind=Kind.ADJUSTMENT)
     assert (balance(w.modem, w.warehouse).in_hand, balance(w.modem, north).in_hand) == (0, 1)
 
 
@@ -539,7 +548,7 @@ def test_removing_devices_is_refused_for_wrong_serials_or_no_reason(
     unchanged()
 
     with pytest.raises(error, match=message):
-        services.stock_remove(
+        stock_booking.stock_remove(
             actor=w.actor, product=w.modem, location=w.stock, serials=serials, reason=reason
         )
 
@@ -1004,12 +1013,12 @@ def test_removing_more_than_the_unreserved_unblocked_devices_is_refused(w, uncha
     before = (ledger_snapshot(), device_snapshot(free))
 
     with pytest.raises(InsufficientStock, match=r"0 available \(3 more reserved or blocked\)"):
-        services.stock_remove(
+        stock_booking.stock_remove(
             actor=w.actor, product=w.modem, location=w.stock, serials=["B"], reason="lost"
         )
     assert (ledger_snapshot(), device_snapshot(free)) == before
 
-    services.stock_remove(
+    stock_booking.stock_remove(
         actor=w.actor, product=w.modem, location=w.stock, serials=["A"], reason="scrapped"
     )
     stock = balance(w.modem, w.warehouse)
@@ -1045,7 +1054,7 @@ def test_moving_a_blocked_device_to_quarantine_keeps_counts_right(w):
     device, _ = devices_in(w.stock, w.modem, "A", "B")
     transition(device, "block")
 
-    services.stock_isolate(
+    stock_booking.stock_isolate(
         actor=w.actor,
         product=w.modem,
         location=w.stock,
@@ -1100,7 +1109,7 @@ def test_every_change_of_a_device_is_in_its_history(w, modem_characteristics):
     """Stock-in, a move, a status, a characteristic edit, a sale and a transfer: six events,
     newest first, each saying who, from what, to what and why."""
     (device,) = devices_in(w.stock, w.modem, "A", actor=w.actor, reason="delivery")
-    services.stock_move(
+    stock_booking.stock_move(
         actor=w.actor,
         product=w.modem,
         source=w.stock,

@@ -8,10 +8,10 @@ action, and leave the device, its history and the ledger exactly as they were.
 
 import pytest
 
-from devices import services
+from devices import services, stock_booking
 from devices.exceptions import DuplicateSerial, IllegalTransition, InvalidOwner
 from devices.models import Device, DeviceEvent, State
-from devices.states import TRANSITIONS, allowed_actions
+from devices.states import GIVEN, ORIGIN, PREVIOUS, SAME, TRANSITIONS, allowed_actions
 from tests.devices.factories import (
     World,
     balance,
@@ -393,7 +393,7 @@ def test_an_own_device_is_never_stocked_in(w):
     with pytest.raises(DuplicateSerial, match="MOD-1: OWN-1 is a customer’s own device"):
         devices_in(w.stock, w.modem, "S1", "OWN-1")
     with pytest.raises(DuplicateSerial, match="OWN-1 is a customer’s own device"):
-        services.device_adjust_in(
+        stock_booking.device_adjust_in(
             actor=w.actor, product=w.modem, location=w.stock, serials=["OWN-1"], reason="found"
         )
 
@@ -409,3 +409,87 @@ def test_a_dispatched_device_goes_only_to_the_party_it_was_sent_to(w):
         services.device_transition(device=device, action="sell", party=w.alice, actor=w.actor)
 
     assert Device.objects.get(pk=device.pk).state == S.DISPATCHED
+
+
+# --------------------------------------------------------------------------- the rows themselves
+
+
+def _row_cases():
+    """(action, state it starts from, where a GIVEN place is) for every row of the table:
+    each state it may start from, and a move both to storage and into quarantine."""
+    cases = []
+    for action, rule in TRANSITIONS.items():
+        for state in sorted(rule.sources, key=lambda s: s or ""):
+            cases.append(pytest.param(action, state, "shelf", id=f"{action}-{state or 'none'}"))
+            if rule.ledger_into_quarantine:
+                cases.append(
+                    pytest.param(action, state, "quarantine", id=f"{action}-{state}-quarantine")
+                )
+    return cases
+
+
+def _row_act(w: World, action: str, state, given: Location) -> tuple[Device, Device | None]:
+    """The device as it was (None: it did not exist) and as the row's action left it."""
+    if state is None:
+        # How devices begin: through the services that create them.
+        if action == "stock_in":
+            (device,) = devices_in(given, w.modem, "S1", actor=w.actor)
+        elif action == "adjust_in":
+            (device,) = stock_booking.device_adjust_in(
+                actor=w.actor, product=w.modem, location=given, serials=["S1"], reason="count"
+            )
+        else:
+            device = services.device_register_own(
+                actor=w.actor, product=w.modem, serial="S1", party=w.bob
+            )
+        return None, Device.objects.get(pk=device.pk)
+    device = device_in_state(w, state)
+    done = services.device_transition(
+        device=device, action=action, actor=w.actor, party=w.bob, location=given, reason="row"
+    )
+    assert done.device.pk == device.pk
+    assert done.event.device_id == device.pk
+    return device, Device.objects.get(pk=device.pk)
+
+
+@pytest.mark.parametrize(("action", "state", "given"), _row_cases())
+def test_every_row_of_the_table_lands_the_device_where_the_row_says(w, action, state, given):
+    """Each row, from each state it starts from, ends in the row's state and place, with the
+    row's owner and holder, and books the row's ledger action (none when it stays put)."""
+    rule = TRANSITIONS[action]
+    given = {"shelf": w.shelf, "quarantine": w.quarantine}[given]
+
+    before, after = _row_act(w, action, state, given)
+
+    # What the history says the device was before the step it undoes.
+    last = before and before.events.filter(to_state=before.state, kind="transition").first()
+    previous = last.from_state if last and last.from_state else S.USED
+    expected = {PREVIOUS: previous, SAME: before and before.state}.get(rule.target, rule.target)
+    assert after.state == expected
+    if before is None:  # booked in where the clerk said, or never in the warehouse
+        place = given if rule.ledger else None
+    elif rule.place in (None, GIVEN, ORIGIN):
+        place = {None: before.location, GIVEN: given, ORIGIN: last and last.from_location}[
+            rule.place
+        ]
+    else:
+        place = w.virtual(rule.place)
+    assert after.location == place
+    assert after.owner == (w.bob if rule.owner_after == "party" else None)
+    assert after.holder == (w.bob if rule.party_holds else None)
+    movement = after.events.first().movement
+    if rule.ledger is None:
+        assert movement is None
+    else:
+        source_kind = before.location_kind if before else None
+        into_quarantine = source_kind == Kind.STORAGE and place.kind == Kind.QUARANTINE
+        ledger = (rule.ledger_into_quarantine if into_quarantine else None) or rule.ledger
+        assert (movement.action, movement.destination, movement.serial) == (ledger, place, "S1")
+
+
+def test_a_reservation_refuses_exactly_the_rows_that_say_so():
+    """Blocking, writing off, moving and transferring take a device from under a document;
+    the document's own dispatch, sale and rental are what it reserved the device for."""
+    refused = {action for action, rule in TRANSITIONS.items() if rule.refused_reserved}
+
+    assert refused == {"block", "write_off", "move", "transfer"}

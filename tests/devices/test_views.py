@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
-from devices import services
+from devices import services, stock_booking
 from devices.models import Characteristic, Device, DeviceStatus, InstalledPart, State
 from tests.warehouse.factories import (
     LocationFactory,
@@ -34,7 +34,7 @@ HTMX = {"HX-Request": "true"}
 def book(location, product, *, serials=(), quantity=None, unit_cost="10.00"):
     """Stock-in through the devices' service: one New device per serial."""
     quantity = Decimal(len(serials)) if quantity is None else Decimal(str(quantity))
-    return services.stock_in(
+    return stock_booking.stock_in(
         actor=None,
         location=location,
         lines=[
@@ -144,12 +144,16 @@ def merchant(db):
 @pytest.fixture
 def sold(device, contact):
     """R-1 sold to a contact."""
-    return services.device_transition(device=device, action="sell", party=contact, actor=None)
+    return services.device_transition(
+        device=device, action="sell", party=contact, actor=None
+    ).device
 
 
 @pytest.fixture
 def blocked(device):
-    return services.device_transition(device=device, action="block", actor=None, reason="Dent")
+    return services.device_transition(
+        device=device, action="block", actor=None, reason="Dent"
+    ).device
 
 
 @pytest.fixture

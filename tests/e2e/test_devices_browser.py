@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from devices import services
+from devices import services, stock_booking
 from tests.roles import role
 from tests.warehouse.factories import ProductFactory, UserFactory, WarehouseFactory, storage_of
 
@@ -30,7 +30,7 @@ def routers(db):
     staff.groups.add(role("Warehouse staff"))
     warehouse = WarehouseFactory(code="main", name="Main warehouse")
     product = ProductFactory(sku="RTR-E", name="Edge router", traceable=True)
-    services.stock_in(
+    stock_booking.stock_in(
         actor=staff,
         location=storage_of(warehouse),
         lines=[

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from billing import services as billing
-from devices import services as device_services
+from devices import stock_booking
 from devices.models import Device
 from tests.warehouse.factories import (
     LocationFactory,
@@ -93,7 +93,7 @@ def alice():
 
 def package_in(location, product, quantity, price, number="", *, serials=(), now=DAY1, ref=""):
     """One package booked through the service the site books with; its movements back."""
-    return device_services.stock_in(
+    return stock_booking.stock_in(
         actor=None,
         location=location,
         lines=[
@@ -112,7 +112,7 @@ def package_in(location, product, quantity, price, number="", *, serials=(), now
 
 
 def put_away(dock, stock, product, quantity=None, *, serials=(), now=DAY2, package=None):
-    return device_services.stock_move(
+    return stock_booking.stock_move(
         actor=None,
         product=product,
         source=dock,
@@ -344,7 +344,7 @@ def test_a_move_to_another_warehouse_carries_its_layers(warehouse, north, stock,
     """Moving 15 bolts north takes P1 and 5 of P2 from main and opens the same layers north."""
     bolt = two_packages
 
-    movements = device_services.stock_move(
+    movements = stock_booking.stock_move(
         actor=None,
         product=bolt,
         source=stock,
@@ -369,7 +369,7 @@ def test_a_move_within_a_warehouse_leaves_the_layers_alone(warehouse, two_packag
     shelf = LocationFactory(warehouse=warehouse, code="SHELF")
     before = layers(bolt, warehouse)
 
-    device_services.stock_move(
+    stock_booking.stock_move(
         actor=None, product=bolt, source=stock, destination=shelf, quantity=D(12)
     )
 
@@ -411,7 +411,7 @@ def test_written_off_devices_consume_the_oldest_layer(warehouse, dock, stock, mo
     package_in(dock, modem, None, "160.00", "M2", serials=["S-4", "S-5"], now=DAY2)
     put_away(dock, stock, modem, serials=["S-4", "S-5"], now=DAY2)
 
-    movements = device_services.stock_remove(
+    movements = stock_booking.stock_remove(
         actor=None, product=modem, location=stock, serials=["S-4", "S-5"], reason="Broken"
     )
 
@@ -509,7 +509,7 @@ def test_the_report_filters_by_product_warehouse_and_received_dates(
     bolt = two_packages
     nut = ProductFactory(sku="NUT-1")
     package_in(dock, nut, 5, "5.00", "N1", now=DAY3)
-    device_services.stock_move(
+    stock_booking.stock_move(
         actor=None, product=bolt, source=stock, destination=storage_of(north), quantity=D(3)
     )
 
@@ -547,7 +547,7 @@ def test_the_report_totals_agree_with_the_moving_average_quantities(
         lines=[billing.CreditLineInput(invoice_line=invoice.lines.get(), quantity=D(4))],
     )
     billing.creditnote_post(credit_note=credit, actor=clerk)
-    device_services.stock_move(
+    stock_booking.stock_move(
         actor=None, product=bolt, source=stock, destination=storage_of(north), quantity=D(6)
     )
     order = billing.order_create(
@@ -558,7 +558,7 @@ def test_the_report_totals_agree_with_the_moving_average_quantities(
     )
     billing.order_confirm(order=order, actor=clerk)
     billing.order_dispatch(order=order, actor=clerk)
-    device_services.stock_remove(
+    stock_booking.stock_remove(
         actor=None, product=modem, location=stock, serials=["S-2"], reason="Dropped"
     )
     sell(warehouse, alice, modem, 1, clerk)

@@ -17,7 +17,7 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from billing import services as billing
-from devices import services as device_services
+from devices import stock_booking
 from devices.models import Device
 from tests.warehouse.factories import (
     LocationFactory,
@@ -70,7 +70,7 @@ def table_rows(response, table_id: str) -> list[list[str]]:
 
 
 def package_in(location, product, quantity, price, number="", *, serials=(), now=DAY1, ref=""):
-    return device_services.stock_in(
+    return stock_booking.stock_in(
         actor=None,
         location=location,
         lines=[
@@ -136,7 +136,7 @@ def sold(warehouse, dock, stock, bolt):
     """The worked example: P1 10 for 20.00, P2 30 for 120.00, put away, 15 sold on INV-…."""
     package_in(dock, bolt, 10, "20.00", "P1", now=DAY1)
     package_in(dock, bolt, 30, "120.00", "P2", now=DAY2)
-    device_services.stock_move(
+    stock_booking.stock_move(
         actor=None, product=bolt, source=dock, destination=stock, quantity=D(40)
     )
     invoice = billing.invoice_create(
@@ -163,7 +163,7 @@ def test_incoming_without_an_incoming_location_says_how_to_add_one(staff_client,
 def test_incoming_lists_the_waiting_packages_with_their_figures(staff_client, dock, stock, bolt):
     package_in(dock, bolt, 10, "25.00", "P1", now=DAY1)
     package_in(dock, bolt, 4, "12.00", "P2", now=DAY2)
-    device_services.stock_move(
+    stock_booking.stock_move(
         actor=None, product=bolt, source=dock, destination=stock, quantity=D(3)
     )
 
@@ -482,7 +482,7 @@ def test_put_away_of_a_traceable_package_offers_only_its_devices_still_incoming(
 ):
     package_in(dock, modem, None, "90", "M1", serials=["S-1", "S-2", "S-3"])
     package_in(dock, modem, None, "60", "M2", serials=["S-4", "S-5"])
-    device_services.stock_move(
+    stock_booking.stock_move(
         actor=None, product=modem, source=dock, destination=stock, serials=["S-2"]
     )
     package = IncomingPackage.objects.get(number="M1")
@@ -639,7 +639,7 @@ def test_fifo_report_filters_by_sku_in_place_and_pushes_the_url(staff_client, so
 
 def test_fifo_report_filters_by_warehouse_and_dates(staff_client, sold, warehouse, north, stock):
     bolt = sold.lines.get().product
-    device_services.stock_move(
+    stock_booking.stock_move(
         actor=None, product=bolt, source=stock, destination=storage_of(north), quantity=D(2)
     )
     url = reverse("warehouse:fifo_report")

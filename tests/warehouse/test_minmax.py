@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
-from devices import services as device_services
+from devices import stock_booking
 from tests.warehouse.factories import (
     LocationFactory,
     ProductFactory,
@@ -142,7 +142,7 @@ def test_a_traceable_stock_in_above_the_maximum_creates_no_device(warehouse, sto
     before = snapshot()
 
     with pytest.raises(AboveMaximum):
-        device_services.stock_in(
+        stock_booking.stock_in(
             actor=None,
             location=stock,
             lines=[
@@ -163,7 +163,7 @@ def test_a_move_to_another_warehouse_above_its_maximum_is_guarded(warehouse, nor
     before = snapshot()
 
     def move(**kwargs):
-        return device_services.stock_move(
+        return stock_booking.stock_move(
             actor=None,
             product=bolt,
             source=stock,
@@ -192,7 +192,7 @@ def test_a_move_within_a_warehouse_ignores_its_maximum(warehouse, stock, bolt):
     levels(bolt, warehouse, 0, 5, hard=True)
     shelf = LocationFactory(warehouse=warehouse, code="SHELF")
 
-    device_services.stock_move(
+    stock_booking.stock_move(
         actor=None, product=bolt, source=stock, destination=shelf, quantity=D(20)
     )
 

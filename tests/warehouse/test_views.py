@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
-from devices import services as device_services
+from devices import stock_booking
 from devices.models import Device
 from tests.warehouse.factories import (
     LocationFactory,
@@ -123,7 +123,7 @@ def cable(storage):
 def router(storage):
     """A traceable product with three devices in storage (booked as the site books them)."""
     product = ProductFactory(sku="RTR-1", name="Router", traceable=True)
-    device_services.stock_in(
+    stock_booking.stock_in(
         actor=None,
         location=storage,
         lines=[
