@@ -1,8 +1,12 @@
 """Thin views: bind a form, call one service or selector, pick a template."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import wraps
 
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.shortcuts import get_object_or_404, render
@@ -120,27 +124,89 @@ def product_detail(request, pk):
     return render(request, "warehouse/product_detail.html", context)
 
 
-def _stock_dialog(request, pk, *, form_class, title, action, submit, call):
+def _booked(movements, product, data) -> str:
+    total = sum(m.quantity for m in movements)
+    return f"{movements[0].get_action_display()}: {fmt(total)} × {movements[0].product.sku}."
+
+
+def _adjusted(movement, product, data) -> str:
+    location = data["location"]
+    if movement is None:
+        return f"The count of {product.sku} in {location} agrees with the books: nothing booked."
+    sign = "+" if movement.action == movement.Action.ADJUST_UP else "−"
+    return f"Adjusted {product.sku} in {location} by {sign}{fmt(movement.quantity)}."
+
+
+@dataclass(frozen=True)
+class StockDialog:
+    """One product's stock dialog: the form, the booking it calls, the words around it.
+
+    The form's fields are the booking's keywords: its cleaned data is passed on
+    as it is. `service` names the function of the booking module the site wires
+    into the stock pages (`patterns(stock=...)`); `said` words what was booked.
+    """
+
+    form_class: type
+    service: str
+    title: str
+    submit: str
+    said: Callable
+    permission: str = "warehouse.book_stock"
+
+
+# The URL name of each dialog (warehouse:<name>) and what it is.
+STOCK_DIALOGS = {
+    "stock_remove": StockDialog(StockRemoveForm, "stock_remove", "Remove stock", "Remove", _booked),
+    "stock_move": StockDialog(StockMoveForm, "stock_move", "Move stock", "Move", _booked),
+    "stock_isolate": StockDialog(
+        StockIsolateForm, "stock_isolate", "Isolate into quarantine", "Isolate", _booked
+    ),
+    "stock_adjust": StockDialog(
+        StockAdjustForm, "stock_adjust", "Adjust to a count", "Book the count", _adjusted
+    ),
+}
+
+
+def _dialog_permission(view):
+    """Refuse, before anything is claimed or bound, a user without the dialog's permission."""
+
+    @wraps(view)
+    def checked(request, *args, dialog: str, **kwargs):
+        if not request.user.has_perm(STOCK_DIALOGS[dialog].permission):
+            raise PermissionDenied
+        return view(request, *args, dialog=dialog, **kwargs)
+
+    return checked
+
+
+@require_http_methods(["GET", "POST"])
+@_dialog_permission
+@once_only
+def stock_dialog(request, pk, *, dialog: str, stock=services):
+    """A stock dialog of STOCK_DIALOGS on one product: bind its form, book, say what was booked."""
+    spec = STOCK_DIALOGS[dialog]
     product = get_object_or_404(Product, pk=pk)
     initial = {}
     if "location" in request.GET:
         location = _initial_id(request.GET["location"])
         initial = {"location": location, "source": location}
-    form = form_class(request.POST or None, product=product, initial=initial)
+    form = spec.form_class(request.POST or None, product=product, initial=initial)
     if form.is_valid():
+        book = getattr(stock, spec.service)
         try:
-            result = call(product=product, actor=request.user, **form.cleaned_data)
+            result = book(actor=request.user, product=product, **form.cleaned_data)
         except WarehouseError as exc:
             _refused(form, exc)
         else:
-            return _done(request, product.get_absolute_url(), result)
+            message = spec.said(result, product, form.cleaned_data)
+            return _done(request, product.get_absolute_url(), message)
     context = {
         "nav": "inventory",
         "product": product,
         "form": form,
-        "title": title,
-        "action": action,
-        "submit": submit,
+        "title": spec.title,
+        "action": f"warehouse:{dialog}",
+        "submit": spec.submit,
     }
     return render(request, _partial(request, "warehouse/stock_dialog.html", "dialog"), context)
 
@@ -148,136 +214,6 @@ def _stock_dialog(request, pk, *, form_class, title, action, submit, call):
 def _initial_id(value: str | None) -> int | str | None:
     """A link's `?location=<id>` as the id a typed field shows as `WAREHOUSE/CODE`."""
     return int(value) if value and value.isdigit() else value
-
-
-def _booked(movements) -> str:
-    total = sum(m.quantity for m in movements)
-    return f"{movements[0].get_action_display()}: {fmt(total)} × {movements[0].product.sku}."
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required("warehouse.book_stock", raise_exception=True)
-@once_only
-def stock_remove(request, pk, stock=services):
-    def call(*, product, actor, location, reason, quantity=None, serials=()):
-        return _booked(
-            stock.stock_remove(
-                actor=actor,
-                product=product,
-                location=location,
-                quantity=quantity,
-                serials=serials,
-                reason=reason,
-            )
-        )
-
-    return _stock_dialog(
-        request,
-        pk,
-        form_class=StockRemoveForm,
-        title="Remove stock",
-        action="warehouse:stock_remove",
-        submit="Remove",
-        call=call,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required("warehouse.book_stock", raise_exception=True)
-@once_only
-def stock_move(request, pk, stock=services):
-    def call(
-        *,
-        product,
-        actor,
-        source,
-        destination,
-        reason,
-        quantity=None,
-        serials=(),
-        confirm_over_maximum=False,
-    ):
-        return _booked(
-            stock.stock_move(
-                actor=actor,
-                product=product,
-                source=source,
-                destination=destination,
-                quantity=quantity,
-                serials=serials,
-                reason=reason,
-                allow_over_maximum=confirm_over_maximum,
-            )
-        )
-
-    return _stock_dialog(
-        request,
-        pk,
-        form_class=StockMoveForm,
-        title="Move stock",
-        action="warehouse:stock_move",
-        submit="Move",
-        call=call,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required("warehouse.book_stock", raise_exception=True)
-@once_only
-def stock_isolate(request, pk, stock=services):
-    def call(*, product, actor, location, quarantine, reason, quantity=None, serials=()):
-        return _booked(
-            stock.stock_isolate(
-                actor=actor,
-                product=product,
-                location=location,
-                quarantine=quarantine,
-                quantity=quantity,
-                serials=serials,
-                reason=reason,
-            )
-        )
-
-    return _stock_dialog(
-        request,
-        pk,
-        form_class=StockIsolateForm,
-        title="Isolate into quarantine",
-        action="warehouse:stock_isolate",
-        submit="Isolate",
-        call=call,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required("warehouse.book_stock", raise_exception=True)
-@once_only
-def stock_adjust(request, pk, stock=services):
-    def call(*, product, actor, location, counted, unit_cost, reason):
-        movement = stock.stock_adjust(
-            actor=actor,
-            product=product,
-            location=location,
-            counted=counted,
-            unit_cost=unit_cost,
-            reason=reason,
-        )
-        if movement is None:
-            return (
-                f"The count of {product.sku} in {location} agrees with the books: nothing booked."
-            )
-        sign = "+" if movement.action == movement.Action.ADJUST_UP else "−"
-        return f"Adjusted {product.sku} in {location} by {sign}{fmt(movement.quantity)}."
-
-    return _stock_dialog(
-        request,
-        pk,
-        form_class=StockAdjustForm,
-        title="Adjust to a count",
-        action="warehouse:stock_adjust",
-        submit="Book the count",
-        call=call,
-    )
 
 
 # --------------------------------------------------------------------------- stock-in
@@ -302,12 +238,8 @@ def stock_in(request, stock=services):
             )
             for f in filled
         ]
-        header = dict(form.cleaned_data)
-        allow_over = header.pop(form.CONFIRM)
         try:
-            movements = stock.stock_in(
-                actor=request.user, lines=entries, allow_over_maximum=allow_over, **header
-            )
+            movements = stock.stock_in(actor=request.user, lines=entries, **form.cleaned_data)
         except AboveMaximum as exc:
             form.over_maximum_ask(exc)
         except WarehouseError as exc:
@@ -389,7 +321,7 @@ def incoming_book(request, stock=services):
                 lines=[line],
                 supplier=data["supplier"],
                 reference=data["reference"],
-                allow_over_maximum=data[form.CONFIRM],
+                allow_over_maximum=data["allow_over_maximum"],
             )
         except WarehouseError as exc:
             _refused(form, exc)
