@@ -8,20 +8,12 @@ from functools import wraps
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import exports, selectors, services
 from .exceptions import AboveMaximum, WarehouseError, fmt
-from .filters import (
-    FifoFilter,
-    balance_search,
-    location_search,
-    movement_search,
-    product_search,
-)
 from .forms import (
     ConstraintForm,
     IncomingBookForm,
@@ -39,8 +31,6 @@ from .forms import (
     party_label,
 )
 from .models import (
-    MONEY,
-    QUANTITY,
     CostLayer,
     IncomingPackage,
     Location,
@@ -87,7 +77,7 @@ def balance(request):
     """Stock balance: one row per product; the filter updates the table in place."""
     if request.GET.get("format") == "csv":
         return exports.balance_csv(request)
-    filterset, warehouse, products = balance_search(request.GET)
+    filterset, warehouse, products = selectors.stock_balance_search(request.GET)
     table = BalanceTable(products)
     # No COUNT: a page costs its 25 rows, however large the catalogue.
     shown = paginate_uncounted(request, table)
@@ -269,7 +259,7 @@ def activity(request):
     """Every movement: who moved what, when, from where to where, and why."""
     if request.GET.get("format") == "csv":
         return exports.activity_csv(request)
-    filterset, movements = movement_search(request.GET)
+    filterset, movements = selectors.movement_search(request.GET)
     batch = request.GET.get("batch")
     table = MovementTable(movements)
     # No COUNT: counting the ledger would make the page as slow as the ledger is long.
@@ -434,20 +424,10 @@ def package_put_away(request, pk, stock=services):
 @permission_required("warehouse.view_warehousestock", raise_exception=True)
 def fifo_report(request):
     """FIFO valuation per product and package, with totals beside the moving average."""
-    filterset = FifoFilter(request.GET or None, queryset=CostLayer.objects.none())
-    valid = not filterset.is_bound or filterset.is_valid()
-    criteria = filterset.criteria() if filterset.is_bound and valid else {}
-    rows = selectors.fifo_report(**criteria)
-    if not valid:
-        rows = rows.none()
     if request.GET.get("format") == "csv":
-        return exports.fifo_csv(rows)
-    # Aliases of their own: a sum named like the annotation it sums would shadow it.
-    sums = rows.aggregate(remaining_total=Sum("remaining"), value_total=Sum("remaining_value"))
-    totals = {
-        "remaining": sums["remaining_total"] or Decimal(0),
-        "value": sums["value_total"] or Decimal(0),
-    }
+        return exports.fifo_csv(request)
+    filterset, rows, criteria = selectors.fifo_report_search(request.GET)
+    totals = selectors.fifo_report_totals(rows)
     table = FifoTable(rows, totals=totals)
     table_paginate(request, table, per_page_default=50)
     query = request.GET.copy()
@@ -458,7 +438,8 @@ def fifo_report(request):
         "filter": filterset,
         "table": table,
         "totals": totals,
-        "owned": _owned_total(criteria) if valid else None,
+        # An invalid filter shows no row, and no total to set beside them.
+        "owned": None if filterset.errors else _owned(criteria),
         "dated": bool(criteria.get("date_from") or criteria.get("date_to")),
         "csv_url": reverse("warehouse:fifo_report") + "?" + query.urlencode(),
         "per_page_choices": PER_PAGE_CHOICES,
@@ -466,19 +447,11 @@ def fifo_report(request):
     return render(request, _partial(request, "warehouse/fifo_report.html", "table"), context)
 
 
-def _owned_total(criteria: dict) -> dict:
-    """What the moving-average valuation says is owned, for the same product and warehouse."""
-    stocks = WarehouseStock.objects.all()
-    if criteria.get("product") is not None:
-        stocks = stocks.filter(product=criteria["product"])
-    if criteria.get("warehouse") is not None:
-        stocks = stocks.filter(warehouse=criteria["warehouse"])
-    owned = F("in_hand") + F("dispatched") + F("rented")
-    totals = stocks.aggregate(
-        quantity=Sum(owned, output_field=DecimalField(**QUANTITY)),
-        value=Sum(ExpressionWrapper(owned * F("average_cost"), output_field=DecimalField(**MONEY))),
+def _owned(criteria: dict) -> dict:
+    """Owned by the moving average, narrowed as the report is (its dates do not narrow owning)."""
+    return selectors.ownership_total(
+        product=criteria.get("product"), warehouse=criteria.get("warehouse")
     )
-    return {key: value or Decimal(0) for key, value in totals.items()}
 
 
 @require_GET
@@ -486,21 +459,8 @@ def _owned_total(criteria: dict) -> dict:
 def fifo_package(request, product_pk, package_number=""):
     """One package of a product: its layers in each warehouse and the movements that consumed it."""
     product = get_object_or_404(Product, pk=product_pk)
-    money = DecimalField(**MONEY)
-    layers = (
-        CostLayer.objects.filter(product=product, package_number=package_number)
-        .select_related("warehouse", "package")
-        .annotate(
-            consumed=ExpressionWrapper(
-                F("quantity") - F("remaining"), output_field=DecimalField(**QUANTITY)
-            ),
-            remaining_value=ExpressionWrapper(F("remaining") * F("unit_cost"), output_field=money),
-        )
-        .order_by("received_at", "id")
-    )
-    consumptions = selectors.package_consumptions(
-        product=product, package_number=package_number
-    ).annotate(value=ExpressionWrapper(F("quantity") * F("unit_cost"), output_field=money))
+    layers = selectors.package_layers(product=product, package_number=package_number)
+    consumptions = selectors.package_consumptions(product=product, package_number=package_number)
     context = {
         "nav": "inventory",
         "product": product,
@@ -580,7 +540,7 @@ def product_list(request):
     """The catalogue: search, traceable, status (all by default); the filter updates the table."""
     if request.GET.get("format") == "csv":
         return exports.products_csv(request)
-    filterset, products = product_search(request.GET)
+    filterset, products = selectors.product_search(request.GET)
     table = ProductTable(products)
     # No COUNT: a search scans the catalogue, and counting would scan it twice.
     shown = paginate_uncounted(request, table)
@@ -679,7 +639,7 @@ def location_list(request):
     """Real locations with what they hold; the filter updates the table in place."""
     if request.GET.get("format") == "csv":
         return exports.locations_csv(request)
-    filterset, locations = location_search(request.GET)
+    filterset, locations = selectors.location_search(request.GET)
     table = LocationTable(locations)
     # The figures of a location are subqueries: computed for the page's rows only.
     table_paginate(request, table, paginator_class=KeyedPaginator)
