@@ -2,11 +2,23 @@
 
 import django_filters
 from django import forms
+from django.db.models import Q, QuerySet
 
 from warehouse.models import Party
 
 from .models import Invoice, Order
-from .selectors import party_search
+
+
+def party_text_filter(queryset: QuerySet, value: str, prefix: str = "") -> QuerySet:
+    """Name, e-mail, phone or VAT number containing the text."""
+    value = value.strip()
+    if not value:
+        return queryset
+    fields = ("name", "email", "phone", "vat_number")
+    condition = Q()
+    for field in fields:
+        condition |= Q(**{f"{prefix}{field}__icontains": value})
+    return queryset.filter(condition)
 
 
 class PartyFilter(django_filters.FilterSet):
@@ -28,7 +40,7 @@ class PartyFilter(django_filters.FilterSet):
         fields = ["q", "kind", "active"]
 
     def filter_text(self, queryset, name, value):
-        return party_search(queryset, value)
+        return party_text_filter(queryset, value)
 
 
 class DocumentFilter(django_filters.FilterSet):
@@ -46,7 +58,7 @@ class DocumentFilter(django_filters.FilterSet):
     )
 
     def filter_party(self, queryset, name, value):
-        return party_search(queryset, value, prefix="party__")
+        return party_text_filter(queryset, value, prefix="party__")
 
 
 class OrderFilter(DocumentFilter):

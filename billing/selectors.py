@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.shortcuts import get_object_or_404
 
 from devices.models import Device
 from warehouse.models import Location, Party, Warehouse
 
+from .filters import InvoiceFilter, OrderFilter, PartyFilter
 from .models import (
     PRICE,
     CreditNote,
@@ -222,13 +223,30 @@ def active_warehouses() -> QuerySet[Warehouse]:
     return Warehouse.objects.filter(active=True).order_by("code")
 
 
-def party_search(queryset: QuerySet, value: str, prefix: str = "") -> QuerySet:
-    """Name, e-mail, phone or VAT number containing the text."""
-    value = value.strip()
-    if not value:
-        return queryset
-    fields = ("name", "email", "phone", "vat_number")
-    condition = Q()
-    for field in fields:
-        condition |= Q(**{f"{prefix}{field}__icontains": value})
-    return queryset.filter(condition)
+# --------------------------------------------------------------------------- page searches
+# One function per list page: the page and its CSV export filter alike.
+
+
+def _filtered(filterset) -> QuerySet:
+    """The FilterSet's rows, or none when what was asked is not valid."""
+    return filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+
+def party_list_search(params):
+    """The parties filter applied, active parties unless asked: (filterset, parties)."""
+    data = params.copy()
+    data.setdefault("active", "true")
+    filterset = PartyFilter(data, queryset=party_list())
+    return filterset, _filtered(filterset)
+
+
+def order_search(params):
+    """The orders filter applied: (filterset, orders)."""
+    filterset = OrderFilter(params, queryset=order_list())
+    return filterset, _filtered(filterset)
+
+
+def invoice_search(params):
+    """The invoices filter applied: (filterset, invoices)."""
+    filterset = InvoiceFilter(params, queryset=invoice_list())
+    return filterset, _filtered(filterset)

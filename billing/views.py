@@ -22,7 +22,6 @@ from warehouse.web import done as _done
 from warehouse.web import partial_template as _partial
 
 from . import exports, selectors, services
-from .filters import InvoiceFilter, OrderFilter, PartyFilter
 from .forms import (
     CreditNoteForm,
     DocumentForm,
@@ -39,9 +38,9 @@ from .tables import InvoiceTable, OrderTable, PartyTable
 PARTY_DEVICES = 500  # a party page lists at most this many owned devices
 
 
-def _table_page(request, *, filterset, table_class, template: str, context: dict):
+def _table_page(request, *, filterset, rows, table_class, template: str, context: dict):
     """A filtered, sorted, paginated table; htmx gets the table alone."""
-    table = table_class(filterset.qs if filterset.is_valid() else filterset.queryset.none())
+    table = table_class(rows)
     table_paginate(request, table)
     context = {
         "nav": "billing",
@@ -73,12 +72,11 @@ def party_list(request):
     """Contacts and merchants; the filter updates the table in place."""
     if request.GET.get("format") == "csv":
         return exports.parties_csv(request)
-    data = request.GET.copy()
-    data.setdefault("active", "true")
-    filterset = PartyFilter(data, queryset=selectors.party_list())
+    filterset, parties = selectors.party_list_search(request.GET)
     return _table_page(
         request,
         filterset=filterset,
+        rows=parties,
         table_class=PartyTable,
         template="billing/party_list.html",
         context={"section": "parties"},
@@ -243,10 +241,11 @@ ORDER_STEPS_BY_STATUS = {
 def order_list(request):
     if request.GET.get("format") == "csv":
         return exports.orders_csv(request)
-    filterset = OrderFilter(request.GET, queryset=selectors.order_list())
+    filterset, orders = selectors.order_search(request.GET)
     return _table_page(
         request,
         filterset=filterset,
+        rows=orders,
         table_class=OrderTable,
         template="billing/order_list.html",
         context={"section": "orders"},
@@ -387,10 +386,11 @@ INVOICE_STEPS_BY_STATUS = {
 def invoice_list(request):
     if request.GET.get("format") == "csv":
         return exports.invoices_csv(request)
-    filterset = InvoiceFilter(request.GET, queryset=selectors.invoice_list())
+    filterset, invoices = selectors.invoice_search(request.GET)
     return _table_page(
         request,
         filterset=filterset,
+        rows=invoices,
         table_class=InvoiceTable,
         template="billing/invoice_list.html",
         context={"section": "invoices"},

@@ -2,13 +2,13 @@
 
 from warehouse.exports import csv_response, stream, table_rows
 
-from .filters import device_search
+from . import selectors
 from .tables import DeviceTable
 
 
 def devices_csv(request):
     """Every device the list's filter selects; the devices import's columns first."""
-    _, devices = device_search(request.GET)
+    _, devices = selectors.device_search(request.GET)
     devices = table_rows(request, DeviceTable, devices)
     header = [
         "serial",

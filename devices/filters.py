@@ -5,12 +5,20 @@ from django import forms
 from django.db.models import Q
 
 from warehouse.identity import identity_clean
-from warehouse.models import Warehouse
+from warehouse.models import Location, Warehouse
 
 from .models import Device, DeviceStatus, State
-from .selectors import device_list, filter_locations
 
 BUSINESS = "business"
+
+
+def _filter_locations():
+    """Real locations to filter the device list by, with their warehouse for the label."""
+    return (
+        Location.objects.filter(kind__in=Location.REAL_KINDS)
+        .select_related("warehouse")
+        .order_by("warehouse__code", "code")
+    )
 
 
 class DeviceFilter(django_filters.FilterSet):
@@ -42,7 +50,7 @@ class DeviceFilter(django_filters.FilterSet):
         empty_label="All warehouses",
     )
     location = django_filters.ModelChoiceFilter(
-        label="Location", queryset=filter_locations(), empty_label="Any"
+        label="Location", queryset=_filter_locations(), empty_label="Any"
     )
 
     class Meta:
@@ -56,7 +64,7 @@ class DeviceFilter(django_filters.FilterSet):
         field = self.filters["location"]
         chosen = (data or {}).get("warehouse") or ""
         asked = (data or {}).get("location") or ""
-        locations = filter_locations()
+        locations = _filter_locations()
         if str(chosen).isdigit():
             locations = locations.filter(warehouse_id=chosen)
         elif str(asked).isdigit():
@@ -79,12 +87,3 @@ class DeviceFilter(django_filters.FilterSet):
         if value.lower() == BUSINESS:
             return queryset.filter(owner__isnull=True)
         return queryset.filter(owner__name__icontains=value)
-
-
-def device_search(params):
-    """The device list's filter applied, for the page and its CSV: (filterset, devices)."""
-    devices = device_list()
-    filterset = DeviceFilter(params or None, queryset=devices)
-    if filterset.is_bound and not filterset.is_valid():
-        return filterset, devices.none()
-    return filterset, filterset.qs if filterset.is_bound else devices

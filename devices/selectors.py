@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
-from warehouse.models import Location, Party, Product
+from warehouse.models import Party, Product
 
+from .filters import DeviceFilter
 from .models import Characteristic, Device, DeviceEvent, DeviceStatus, InstalledPart, State
 
 
@@ -85,10 +86,10 @@ def traceable_products() -> QuerySet[Product]:
     return Product.objects.filter(traceable=True, active=True).order_by("sku")
 
 
-def filter_locations() -> QuerySet[Location]:
-    """Real locations to filter the device list by, with their warehouse for the label."""
-    return (
-        Location.objects.filter(kind__in=Location.REAL_KINDS)
-        .select_related("warehouse")
-        .order_by("warehouse__code", "code")
-    )
+def device_search(params):
+    """The device list's filter applied, for the page and its CSV: (filterset, devices)."""
+    devices = device_list()
+    filterset = DeviceFilter(params or None, queryset=devices)
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset, devices.none()
+    return filterset, filterset.qs if filterset.is_bound else devices

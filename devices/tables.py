@@ -1,16 +1,18 @@
-"""django-tables2 tables of the devices pages: columns, and the device list's rows."""
+"""django-tables2 tables of the devices pages: their columns, and how a cell reads."""
 
 import django_tables2 as tables
 from django.utils import timezone
-from django.utils.html import escape
+from django.utils.functional import cached_property
+from django.utils.html import format_html
 
-from warehouse.web import detail_url_maker, table_rows_html
+from warehouse.rows import PythonRows
+from warehouse.web import detail_url_maker
 
 from .models import Device
 
 
-class DeviceTable(tables.Table):
-    """Headers, sorting and paging; the rows are written by `rows_html`."""
+class DeviceTable(PythonRows, tables.Table):
+    """One row per device; its rows are written in Python (`PythonRows`) from these columns."""
 
     serial = tables.Column(verbose_name="Serial")
     electronic_id = tables.Column(verbose_name="Electronic id")
@@ -18,12 +20,14 @@ class DeviceTable(tables.Table):
         accessor="product__sku", verbose_name="Product", order_by=("product__sku", "serial")
     )
     state = tables.Column(verbose_name="State", order_by=("state", "status__name"))
-    owner = tables.Column(verbose_name="Owner", order_by=("owner__name", "product__sku"))
+    owner = tables.Column(
+        verbose_name="Owner", order_by=("owner__name", "product__sku"), empty_values=()
+    )
     holder = tables.Column(verbose_name="Holder", order_by=("holder__name",))
     location = tables.Column(
         verbose_name="Location", order_by=("location__warehouse__code", "location__code", "spot")
     )
-    reserved_by = tables.Column(verbose_name="Reserved", orderable=False)
+    reserved_by = tables.Column(verbose_name="Reserved", orderable=False, default="")
     updated_at = tables.Column(verbose_name="Updated")
 
     class Meta:
@@ -43,41 +47,44 @@ class DeviceTable(tables.Table):
         ]
         order_by = "product"
         attrs = {"id": "devices", "class": "devices"}
+        row_attrs = {"data-serial": lambda record: record.serial}
         empty_text = "No devices match."
 
-    def rows_html(self):
-        """One row per device: the same cells as the columns above, in their order."""
-        device_url = detail_url_maker("devices:device_detail")
+    @cached_property
+    def _device_url(self):
+        return detail_url_maker("devices:device_detail")
 
-        def row(d):
-            serial = escape(d.serial)
-            state = escape(d.get_state_display())
-            if d.status_id:
-                state += f' <span class="badge">{escape(d.status.name)}</span>'
-            owner = escape(d.owner.name) if d.owner_id else '<span class="muted">business</span>'
-            holder = escape(d.holder.name) if d.holder_id else "—"
-            place = "—"
-            if d.location_id:
-                place = f"{escape(d.location.warehouse.code)}/{escape(d.location.code)}"
-                if d.spot:
-                    place += f' <span class="muted">· {escape(d.spot)}</span>'
-            reserved = (
-                f'<span class="badge warn">Reserved · {escape(d.reserved_by)}</span>'
-                if d.reserved_by
-                else ""
-            )
-            updated = timezone.localtime(d.updated_at).strftime("%Y-%m-%d %H:%M")
-            return (
-                f'<tr data-serial="{serial}">\n'
-                f'<td><a hx-boost="false" href="{device_url(d.pk)}">{serial}</a></td>\n'
-                f"<td>{escape(d.electronic_id) if d.electronic_id else '—'}</td>\n"
-                f"<td>{escape(d.product.sku)}</td>\n"
-                f"<td>{state}</td>\n"
-                f"<td>{owner}</td>\n"
-                f"<td>{holder}</td>\n"
-                f"<td>{place}</td>\n"
-                f"<td>{reserved}</td>\n"
-                f"<td>{updated}</td>\n</tr>"
-            )
+    def render_serial(self, value, record):
+        return format_html(
+            '<a hx-boost="false" href="{}">{}</a>', self._device_url(record.pk), value
+        )
 
-        return table_rows_html(self, row)
+    def render_state(self, record):
+        if not record.status_id:
+            return record.get_state_display()
+        return format_html(
+            '{} <span class="badge">{}</span>', record.get_state_display(), record.status.name
+        )
+
+    def render_owner(self, value):
+        return (
+            value.name
+            if value is not None
+            else format_html('<span class="muted">{}</span>', "business")
+        )
+
+    def render_holder(self, value):
+        return value.name
+
+    def render_location(self, value, record):
+        if not record.spot:
+            return format_html("{}/{}", value.warehouse.code, value.code)
+        return format_html(
+            '{}/{} <span class="muted">· {}</span>', value.warehouse.code, value.code, record.spot
+        )
+
+    def render_reserved_by(self, value):
+        return format_html('<span class="badge warn">Reserved · {}</span>', value)
+
+    def render_updated_at(self, value):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")

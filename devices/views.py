@@ -19,7 +19,6 @@ from warehouse.web import partial_template as _partial
 
 from . import exports, selectors, services
 from .exceptions import IllegalTransition, InvalidCharacteristics
-from .filters import device_search
 from .forms import (
     CharacteristicForm,
     DeviceAssembleForm,
@@ -74,7 +73,7 @@ def device_list(request):
     """Every device, whoever owns it; the filter updates the table in place."""
     if request.GET.get("format") == "csv":
         return exports.devices_csv(request)
-    filterset, devices = device_search(request.GET)
+    filterset, devices = selectors.device_search(request.GET)
     table = DeviceTable(devices)
     # No COUNT: a serial search scans the devices, and counting would scan them twice.
     shown = paginate_uncounted(request, table)

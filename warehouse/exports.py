@@ -18,8 +18,8 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
+from . import selectors
 from .exceptions import fmt
-from .filters import balance_search, location_search, movement_search, product_search
 from .tables import BalanceTable, LocationTable, MovementTable, ProductTable
 
 CHUNK = 2000
@@ -98,7 +98,7 @@ def stream(queryset: QuerySet):
 
 def balance_csv(request):
     """The stock balance as filtered on the page (warehouse, text, traceable, status)."""
-    _, warehouse, products = balance_search(request.GET)
+    _, warehouse, products = selectors.stock_balance_search(request.GET)
     products = table_rows(request, BalanceTable, products)
     where = warehouse.code if warehouse else "all"
     header = [
@@ -135,7 +135,7 @@ def balance_csv(request):
 
 def activity_csv(request):
     """The activity log as filtered on the page, newest first."""
-    _, movements = movement_search(request.GET)
+    _, movements = selectors.movement_search(request.GET)
     movements = table_rows(request, MovementTable, movements)
     header = [
         "created_at",
@@ -175,7 +175,7 @@ def activity_csv(request):
 
 def products_csv(request):
     """The products page's rows (its filter and sort, every page): the products import's columns."""
-    _, products = product_search(request.GET)
+    _, products = selectors.product_search(request.GET)
     products = table_rows(request, ProductTable, products)
     header = [
         "sku",
@@ -205,7 +205,7 @@ def products_csv(request):
 
 def locations_csv(request):
     """The locations page's rows (its filter and sort, every page): the import's columns first."""
-    _, locations = location_search(request.GET)
+    _, locations = selectors.location_search(request.GET)
     locations = table_rows(request, LocationTable, locations)
     header = ["warehouse", "code", "name", "kind", "active", "products", "quantity"]
     rows = (
@@ -223,8 +223,9 @@ def locations_csv(request):
     return csv_response("locations.csv", header, rows)
 
 
-def fifo_csv(rows):
-    """The FIFO report's rows (`selectors.fifo_report`), every one, with the page's filter."""
+def fifo_csv(request):
+    """The FIFO report's rows as filtered on the page, every one."""
+    _, rows, _ = selectors.fifo_report_search(request.GET)
     header = [
         "product",
         "name",

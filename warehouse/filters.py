@@ -5,7 +5,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from . import selectors
 from .fields import nul_refuse
 from .identity import identity_clean
 from .models import CostLayer, Location, Movement, Product, Warehouse
@@ -227,45 +226,3 @@ class FifoFilter(django_filters.FilterSet):
         """The selector's keyword arguments for what was asked (nothing when invalid)."""
         data = self.form.cleaned_data
         return {name: data.get(name) for name in ("product", "warehouse", "date_from", "date_to")}
-
-
-# --------------------------------------------------------------------------- page searches
-# One function per list page: the page and its CSV export filter alike.
-
-
-def balance_search(params):
-    """The balance filter applied: (filterset, the warehouse chosen or None, products)."""
-    data = params.copy()
-    data.setdefault("active", "true")
-    filterset = BalanceFilter(data, queryset=None)
-    warehouse = filterset.form.cleaned_data.get("warehouse") if filterset.is_valid() else None
-    filterset.queryset = selectors.stock_balance_list(warehouse=warehouse)
-    products = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    return filterset, warehouse, products
-
-
-def movement_search(params):
-    """The activity filter applied, and `?batch=` (one booking): (filterset, movements)."""
-    movements = selectors.movement_list()
-    batch = params.get("batch")
-    if batch:
-        try:
-            movements = movements.filter(batch=batch)
-        except ValidationError:  # a malformed id: no booking has it
-            movements = movements.none()
-    filterset = MovementFilter(params or None, queryset=movements)
-    if filterset.is_bound and not filterset.is_valid():
-        return filterset, movements.none()
-    return filterset, filterset.qs if filterset.is_bound else movements
-
-
-def product_search(params):
-    """The products filter applied: (filterset, products); every product unless filtered."""
-    filterset = ProductFilter(params, queryset=Product.objects.order_by("sku"))
-    return filterset, filterset.qs if filterset.is_valid() else filterset.queryset.none()
-
-
-def location_search(params):
-    """The locations filter applied: (filterset, real locations with what they hold)."""
-    filterset = LocationFilter(params, queryset=selectors.location_list())
-    return filterset, filterset.qs if filterset.is_valid() else filterset.queryset.none()

@@ -323,7 +323,7 @@ def units_clean(form: forms.Form, data: dict) -> dict:
 class OverMaximumMixin:
     """A booking above a soft maximum is confirmed by a checkbox shown with the warning."""
 
-    CONFIRM = "confirm_over_maximum"
+    CONFIRM = "allow_over_maximum"  # the services' keyword: cleaned data is passed on as it is
 
     def over_maximum_field_add(self):
         self.fields[self.CONFIRM] = forms.BooleanField(

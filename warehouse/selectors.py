@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db.models import (
     Case,
     Count,
@@ -24,6 +25,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from .filters import BalanceFilter, FifoFilter, LocationFilter, MovementFilter, ProductFilter
 from .identity import IdentityKey, identity_clean, identity_key
 from .models import (
     MONEY,
@@ -337,6 +339,60 @@ def fifo_report(*, product: Product | None = None, date_from=None, date_to=None,
     )
 
 
+def fifo_report_search(params) -> tuple[FifoFilter, QuerySet, dict]:
+    """The FIFO report's filter applied: (filterset, its rows, the criteria asked).
+
+    Nothing is asked of an unbound filter (every package); an invalid one shows no row.
+    """
+    filterset = FifoFilter(params or None, queryset=CostLayer.objects.none())
+    valid = not filterset.is_bound or filterset.is_valid()
+    criteria = filterset.criteria() if filterset.is_bound and valid else {}
+    rows = fifo_report(**criteria)
+    return filterset, rows if valid else rows.none(), criteria
+
+
+def fifo_report_totals(rows: QuerySet) -> dict:
+    """What the report's rows still hold: remaining quantity and its value."""
+    # Aliases of their own: a sum named like the annotation it sums would shadow it.
+    sums = rows.aggregate(remaining_total=Sum("remaining"), value_total=Sum("remaining_value"))
+    return {
+        "remaining": sums["remaining_total"] or Decimal(0),
+        "value": sums["value_total"] or Decimal(0),
+    }
+
+
+def ownership_total(*, product: Product | None = None, warehouse=None) -> dict:
+    """What the moving-average valuation says is owned: quantity and value, for the same scope."""
+    stocks = WarehouseStock.objects.all()
+    if product is not None:
+        stocks = stocks.filter(product=product)
+    if warehouse is not None:
+        stocks = stocks.filter(warehouse=warehouse)
+    owned = F("in_hand") + F("dispatched") + F("rented")
+    totals = stocks.aggregate(
+        quantity=Sum(owned, output_field=DecimalField(**QUANTITY)),
+        value=Sum(ExpressionWrapper(owned * F("average_cost"), output_field=DecimalField(**MONEY))),
+    )
+    return {key: value or Decimal(0) for key, value in totals.items()}
+
+
+def package_layers(*, product: Product, package_number: str) -> QuerySet[CostLayer]:
+    """A package's cost layers in each warehouse, oldest first, with consumed and value left."""
+    return (
+        CostLayer.objects.filter(product=product, package_number=package_number)
+        .select_related("warehouse", "package")
+        .annotate(
+            consumed=ExpressionWrapper(
+                F("quantity") - F("remaining"), output_field=DecimalField(**QUANTITY)
+            ),
+            remaining_value=ExpressionWrapper(
+                F("remaining") * F("unit_cost"), output_field=DecimalField(**MONEY)
+            ),
+        )
+        .order_by("received_at", "id")
+    )
+
+
 def package_consumptions(*, product: Product, package_number: str, warehouse=None):
     """Which movements consumed a package's layers, with their documents."""
     rows = LayerConsumption.objects.filter(
@@ -344,9 +400,17 @@ def package_consumptions(*, product: Product, package_number: str, warehouse=Non
     )
     if warehouse is not None:
         rows = rows.filter(layer__warehouse=warehouse)
-    return rows.select_related(
-        "movement__source__warehouse", "movement__destination__warehouse", "movement__actor"
-    ).order_by("movement__created_at", "id")
+    return (
+        rows.select_related(
+            "movement__source__warehouse", "movement__destination__warehouse", "movement__actor"
+        )
+        .annotate(
+            value=ExpressionWrapper(
+                F("quantity") * F("unit_cost"), output_field=DecimalField(**MONEY)
+            )
+        )
+        .order_by("movement__created_at", "id")
+    )
 
 
 # --------------------------------------------------------------------------- suggestions
@@ -400,3 +464,46 @@ def location_suggest(
     if slash:
         match |= Q(warehouse__code__iexact=warehouse_code.strip(), code__istartswith=code.strip())
     return locations.filter(match)[:limit]
+
+
+# --------------------------------------------------------------------------- page searches
+# One function per list page: the page and its CSV export filter alike. Each
+# builds the page's FilterSet from the query string and applies it.
+
+
+def stock_balance_search(params):
+    """The balance filter applied: (filterset, the warehouse chosen or None, products)."""
+    data = params.copy()
+    data.setdefault("active", "true")
+    filterset = BalanceFilter(data, queryset=None)
+    warehouse = filterset.form.cleaned_data.get("warehouse") if filterset.is_valid() else None
+    filterset.queryset = stock_balance_list(warehouse=warehouse)
+    products = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    return filterset, warehouse, products
+
+
+def movement_search(params):
+    """The activity filter applied, and `?batch=` (one booking): (filterset, movements)."""
+    movements = movement_list()
+    batch = params.get("batch")
+    if batch:
+        try:
+            movements = movements.filter(batch=batch)
+        except ValidationError:  # a malformed id: no booking has it
+            movements = movements.none()
+    filterset = MovementFilter(params or None, queryset=movements)
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset, movements.none()
+    return filterset, filterset.qs if filterset.is_bound else movements
+
+
+def product_search(params):
+    """The products filter applied: (filterset, products); every product unless filtered."""
+    filterset = ProductFilter(params, queryset=Product.objects.order_by("sku"))
+    return filterset, filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+
+def location_search(params):
+    """The locations filter applied: (filterset, real locations with what they hold)."""
+    filterset = LocationFilter(params, queryset=location_list())
+    return filterset, filterset.qs if filterset.is_valid() else filterset.queryset.none()

@@ -1,15 +1,16 @@
-"""django-tables2 tables of the warehouse pages: columns, and the balance's rows."""
+"""django-tables2 tables of the warehouse pages: their columns, and how a cell reads."""
 
 from urllib.parse import quote
 
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils.html import escape, format_html
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
 
 from .exceptions import fmt
 from .models import Location, Movement, Product, StockConstraint
-from .templatetags.quantities import money
-from .web import detail_url_maker, table_rows_html
+from .rows import PythonRows
+from .web import detail_url_maker
 
 
 class QuantityColumn(tables.Column):
@@ -26,8 +27,8 @@ class MoneyColumn(QuantityColumn):
         return f"{value:,.2f}"
 
 
-class BalanceTable(tables.Table):
-    """Headers, sorting and paging; the rows are written by `rows_html`."""
+class BalanceTable(PythonRows, tables.Table):
+    """One row per product; its rows are written in Python (`PythonRows`) from these columns."""
 
     sku = tables.Column(verbose_name="SKU")
     name = tables.Column()
@@ -60,48 +61,39 @@ class BalanceTable(tables.Table):
         ]
         order_by = "sku"
         attrs = {"id": "balance", "class": "balance"}
+        row_attrs = {"data-sku": lambda record: record.sku}
         empty_text = "No products match."
 
-    def rows_html(self):
-        """One row per product: the same cells as the columns above, in their order."""
-        product_url = detail_url_maker("warehouse:product_detail")
-        devices_url = reverse("devices:device_list")
+    @cached_property
+    def _product_url(self):
+        return detail_url_maker("warehouse:product_detail")
 
-        def row(p):
-            sku = escape(p.sku)
-            badges = ""
-            if not p.active:
-                badges += ' <span class="badge">inactive</span>'
-            if p.below_minimum:
-                badges += ' <span class="badge danger">below minimum</span>'
-            figures = "".join(
-                f'<td class="num">{fmt(value)}</td>'
-                for value in (
-                    p.ownership,
-                    p.in_hand,
-                    p.reserved,
-                    p.available,
-                    p.dispatched,
-                    p.rented,
-                )
-            )
-            devices = (
-                f'<a href="{devices_url}?product={escape(quote(p.sku, safe=""))}"'
-                ' hx-boost="false">View devices</a>'
-                if p.traceable
-                else ""
-            )
-            return (
-                f'<tr data-sku="{sku}">\n'
-                f'<td><a hx-boost="false" href="{product_url(p.pk)}">{sku}</a></td>\n'
-                f"<td>{escape(p.name)}{badges}</td>\n"
-                f"<td>{'Traceable' if p.traceable else '—'}</td>\n"
-                f"{figures}\n"
-                f'<td class="num">{money(p.average_cost)}</td>\n'
-                f"<td>{devices}</td>\n</tr>"
-            )
+    def render_sku(self, value, record):
+        return format_html(
+            '<a hx-boost="false" href="{}">{}</a>', self._product_url(record.pk), value
+        )
 
-        return table_rows_html(self, row)
+    def render_name(self, value, record):
+        badges = []
+        if not record.active:
+            badges.append(("", "inactive"))
+        if record.below_minimum:
+            badges.append((" danger", "below minimum"))
+        return format_html(
+            "{}{}", value, format_html_join("", ' <span class="badge{}">{}</span>', badges)
+        )
+
+    def render_traceable(self, value):
+        return "Traceable" if value else "—"
+
+    def render_devices(self, record):
+        if not record.traceable:
+            return ""
+        return format_html(
+            '<a href="{}?product={}" hx-boost="false">View devices</a>',
+            reverse("devices:device_list"),
+            quote(record.sku, safe=""),
+        )
 
 
 class ProductTable(tables.Table):

@@ -4,6 +4,14 @@ from . import services, views, views_imports
 
 app_name = "warehouse"
 
+# The product's stock dialogs (views.STOCK_DIALOGS): address → URL name.
+_DIALOG_ROUTES = {
+    "remove": "stock_remove",
+    "move": "stock_move",
+    "isolate": "stock_isolate",
+    "adjust": "stock_adjust",
+}
+
 
 def patterns(*, stock=services):
     """The warehouse's pages; `stock` is the module whose services the stock pages book with.
@@ -42,10 +50,15 @@ def patterns(*, stock=services):
             views.product_constraints,
             name="product_constraints",
         ),
-        path("products/<int:pk>/remove/", views.stock_remove, booking, name="stock_remove"),
-        path("products/<int:pk>/move/", views.stock_move, booking, name="stock_move"),
-        path("products/<int:pk>/isolate/", views.stock_isolate, booking, name="stock_isolate"),
-        path("products/<int:pk>/adjust/", views.stock_adjust, booking, name="stock_adjust"),
+        *(
+            path(
+                f"products/<int:pk>/{route}/",
+                views.stock_dialog,
+                {"dialog": name, **booking},
+                name=name,
+            )
+            for route, name in _DIALOG_ROUTES.items()
+        ),
         path("locations/", views.location_list, name="location_list"),
         path("locations/new/", views.location_create, name="location_create"),
         path("locations/<int:pk>/edit/", views.location_edit, name="location_edit"),

@@ -1,23 +1,19 @@
 """Thin views: bind a form, call one service or selector, pick a template."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import wraps
 
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import exports, selectors, services
 from .exceptions import AboveMaximum, WarehouseError, fmt
-from .filters import (
-    FifoFilter,
-    balance_search,
-    location_search,
-    movement_search,
-    product_search,
-)
 from .forms import (
     ConstraintForm,
     IncomingBookForm,
@@ -35,8 +31,6 @@ from .forms import (
     party_label,
 )
 from .models import (
-    MONEY,
-    QUANTITY,
     CostLayer,
     IncomingPackage,
     Location,
@@ -83,7 +77,7 @@ def balance(request):
     """Stock balance: one row per product; the filter updates the table in place."""
     if request.GET.get("format") == "csv":
         return exports.balance_csv(request)
-    filterset, warehouse, products = balance_search(request.GET)
+    filterset, warehouse, products = selectors.stock_balance_search(request.GET)
     table = BalanceTable(products)
     # No COUNT: a page costs its 25 rows, however large the catalogue.
     shown = paginate_uncounted(request, table)
@@ -120,27 +114,89 @@ def product_detail(request, pk):
     return render(request, "warehouse/product_detail.html", context)
 
 
-def _stock_dialog(request, pk, *, form_class, title, action, submit, call):
+def _booked(movements, product, data) -> str:
+    total = sum(m.quantity for m in movements)
+    return f"{movements[0].get_action_display()}: {fmt(total)} × {movements[0].product.sku}."
+
+
+def _adjusted(movement, product, data) -> str:
+    location = data["location"]
+    if movement is None:
+        return f"The count of {product.sku} in {location} agrees with the books: nothing booked."
+    sign = "+" if movement.action == movement.Action.ADJUST_UP else "−"
+    return f"Adjusted {product.sku} in {location} by {sign}{fmt(movement.quantity)}."
+
+
+@dataclass(frozen=True)
+class StockDialog:
+    """One product's stock dialog: the form, the booking it calls, the words around it.
+
+    The form's fields are the booking's keywords: its cleaned data is passed on
+    as it is. `service` names the function of the booking module the site wires
+    into the stock pages (`patterns(stock=...)`); `said` words what was booked.
+    """
+
+    form_class: type
+    service: str
+    title: str
+    submit: str
+    said: Callable
+    permission: str = "warehouse.book_stock"
+
+
+# The URL name of each dialog (warehouse:<name>) and what it is.
+STOCK_DIALOGS = {
+    "stock_remove": StockDialog(StockRemoveForm, "stock_remove", "Remove stock", "Remove", _booked),
+    "stock_move": StockDialog(StockMoveForm, "stock_move", "Move stock", "Move", _booked),
+    "stock_isolate": StockDialog(
+        StockIsolateForm, "stock_isolate", "Isolate into quarantine", "Isolate", _booked
+    ),
+    "stock_adjust": StockDialog(
+        StockAdjustForm, "stock_adjust", "Adjust to a count", "Book the count", _adjusted
+    ),
+}
+
+
+def _dialog_permission(view):
+    """Refuse, before anything is claimed or bound, a user without the dialog's permission."""
+
+    @wraps(view)
+    def checked(request, *args, dialog: str, **kwargs):
+        if not request.user.has_perm(STOCK_DIALOGS[dialog].permission):
+            raise PermissionDenied
+        return view(request, *args, dialog=dialog, **kwargs)
+
+    return checked
+
+
+@require_http_methods(["GET", "POST"])
+@_dialog_permission
+@once_only
+def stock_dialog(request, pk, *, dialog: str, stock=services):
+    """A stock dialog of STOCK_DIALOGS on one product: bind its form, book, say what was booked."""
+    spec = STOCK_DIALOGS[dialog]
     product = get_object_or_404(Product, pk=pk)
     initial = {}
     if "location" in request.GET:
         location = _initial_id(request.GET["location"])
         initial = {"location": location, "source": location}
-    form = form_class(request.POST or None, product=product, initial=initial)
+    form = spec.form_class(request.POST or None, product=product, initial=initial)
     if form.is_valid():
+        book = getattr(stock, spec.service)
         try:
-            result = call(product=product, actor=request.user, **form.cleaned_data)
+            result = book(actor=request.user, product=product, **form.cleaned_data)
         except WarehouseError as exc:
             _refused(form, exc)
         else:
-            return _done(request, product.get_absolute_url(), result)
+            message = spec.said(result, product, form.cleaned_data)
+            return _done(request, product.get_absolute_url(), message)
     context = {
         "nav": "inventory",
         "product": product,
         "form": form,
-        "title": title,
-        "action": action,
-        "submit": submit,
+        "title": spec.title,
+        "action": f"warehouse:{dialog}",
+        "submit": spec.submit,
     }
     return render(request, _partial(request, "warehouse/stock_dialog.html", "dialog"), context)
 
@@ -148,136 +204,6 @@ def _stock_dialog(request, pk, *, form_class, title, action, submit, call):
 def _initial_id(value: str | None) -> int | str | None:
     """A link's `?location=<id>` as the id a typed field shows as `WAREHOUSE/CODE`."""
     return int(value) if value and value.isdigit() else value
-
-
-def _booked(movements) -> str:
-    total = sum(m.quantity for m in movements)
-    return f"{movements[0].get_action_display()}: {fmt(total)} × {movements[0].product.sku}."
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required("warehouse.book_stock", raise_exception=True)
-@once_only
-def stock_remove(request, pk, stock=services):
-    def call(*, product, actor, location, reason, quantity=None, serials=()):
-        return _booked(
-            stock.stock_remove(
-                actor=actor,
-                product=product,
-                location=location,
-                quantity=quantity,
-                serials=serials,
-                reason=reason,
-            )
-        )
-
-    return _stock_dialog(
-        request,
-        pk,
-        form_class=StockRemoveForm,
-        title="Remove stock",
-        action="warehouse:stock_remove",
-        submit="Remove",
-        call=call,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required("warehouse.book_stock", raise_exception=True)
-@once_only
-def stock_move(request, pk, stock=services):
-    def call(
-        *,
-        product,
-        actor,
-        source,
-        destination,
-        reason,
-        quantity=None,
-        serials=(),
-        confirm_over_maximum=False,
-    ):
-        return _booked(
-            stock.stock_move(
-                actor=actor,
-                product=product,
-                source=source,
-                destination=destination,
-                quantity=quantity,
-                serials=serials,
-                reason=reason,
-                allow_over_maximum=confirm_over_maximum,
-            )
-        )
-
-    return _stock_dialog(
-        request,
-        pk,
-        form_class=StockMoveForm,
-        title="Move stock",
-        action="warehouse:stock_move",
-        submit="Move",
-        call=call,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required("warehouse.book_stock", raise_exception=True)
-@once_only
-def stock_isolate(request, pk, stock=services):
-    def call(*, product, actor, location, quarantine, reason, quantity=None, serials=()):
-        return _booked(
-            stock.stock_isolate(
-                actor=actor,
-                product=product,
-                location=location,
-                quarantine=quarantine,
-                quantity=quantity,
-                serials=serials,
-                reason=reason,
-            )
-        )
-
-    return _stock_dialog(
-        request,
-        pk,
-        form_class=StockIsolateForm,
-        title="Isolate into quarantine",
-        action="warehouse:stock_isolate",
-        submit="Isolate",
-        call=call,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required("warehouse.book_stock", raise_exception=True)
-@once_only
-def stock_adjust(request, pk, stock=services):
-    def call(*, product, actor, location, counted, unit_cost, reason):
-        movement = stock.stock_adjust(
-            actor=actor,
-            product=product,
-            location=location,
-            counted=counted,
-            unit_cost=unit_cost,
-            reason=reason,
-        )
-        if movement is None:
-            return (
-                f"The count of {product.sku} in {location} agrees with the books: nothing booked."
-            )
-        sign = "+" if movement.action == movement.Action.ADJUST_UP else "−"
-        return f"Adjusted {product.sku} in {location} by {sign}{fmt(movement.quantity)}."
-
-    return _stock_dialog(
-        request,
-        pk,
-        form_class=StockAdjustForm,
-        title="Adjust to a count",
-        action="warehouse:stock_adjust",
-        submit="Book the count",
-        call=call,
-    )
 
 
 # --------------------------------------------------------------------------- stock-in
@@ -302,12 +228,8 @@ def stock_in(request, stock=services):
             )
             for f in filled
         ]
-        header = dict(form.cleaned_data)
-        allow_over = header.pop(form.CONFIRM)
         try:
-            movements = stock.stock_in(
-                actor=request.user, lines=entries, allow_over_maximum=allow_over, **header
-            )
+            movements = stock.stock_in(actor=request.user, lines=entries, **form.cleaned_data)
         except AboveMaximum as exc:
             form.over_maximum_ask(exc)
         except WarehouseError as exc:
@@ -337,7 +259,7 @@ def activity(request):
     """Every movement: who moved what, when, from where to where, and why."""
     if request.GET.get("format") == "csv":
         return exports.activity_csv(request)
-    filterset, movements = movement_search(request.GET)
+    filterset, movements = selectors.movement_search(request.GET)
     batch = request.GET.get("batch")
     table = MovementTable(movements)
     # No COUNT: counting the ledger would make the page as slow as the ledger is long.
@@ -389,7 +311,7 @@ def incoming_book(request, stock=services):
                 lines=[line],
                 supplier=data["supplier"],
                 reference=data["reference"],
-                allow_over_maximum=data[form.CONFIRM],
+                allow_over_maximum=data["allow_over_maximum"],
             )
         except WarehouseError as exc:
             _refused(form, exc)
@@ -497,20 +419,10 @@ def package_put_away(request, pk, stock=services):
 @permission_required("warehouse.view_warehousestock", raise_exception=True)
 def fifo_report(request):
     """FIFO valuation per product and package, with totals beside the moving average."""
-    filterset = FifoFilter(request.GET or None, queryset=CostLayer.objects.none())
-    valid = not filterset.is_bound or filterset.is_valid()
-    criteria = filterset.criteria() if filterset.is_bound and valid else {}
-    rows = selectors.fifo_report(**criteria)
-    if not valid:
-        rows = rows.none()
     if request.GET.get("format") == "csv":
-        return exports.fifo_csv(rows)
-    # Aliases of their own: a sum named like the annotation it sums would shadow it.
-    sums = rows.aggregate(remaining_total=Sum("remaining"), value_total=Sum("remaining_value"))
-    totals = {
-        "remaining": sums["remaining_total"] or Decimal(0),
-        "value": sums["value_total"] or Decimal(0),
-    }
+        return exports.fifo_csv(request)
+    filterset, rows, criteria = selectors.fifo_report_search(request.GET)
+    totals = selectors.fifo_report_totals(rows)
     table = FifoTable(rows, totals=totals)
     table_paginate(request, table, per_page_default=50)
     query = request.GET.copy()
@@ -521,7 +433,8 @@ def fifo_report(request):
         "filter": filterset,
         "table": table,
         "totals": totals,
-        "owned": _owned_total(criteria) if valid else None,
+        # An invalid filter shows no row, and no total to set beside them.
+        "owned": None if filterset.errors else _owned(criteria),
         "dated": bool(criteria.get("date_from") or criteria.get("date_to")),
         "csv_url": reverse("warehouse:fifo_report") + "?" + query.urlencode(),
         "per_page_choices": PER_PAGE_CHOICES,
@@ -529,19 +442,11 @@ def fifo_report(request):
     return render(request, _partial(request, "warehouse/fifo_report.html", "table"), context)
 
 
-def _owned_total(criteria: dict) -> dict:
-    """What the moving-average valuation says is owned, for the same product and warehouse."""
-    stocks = WarehouseStock.objects.all()
-    if criteria.get("product") is not None:
-        stocks = stocks.filter(product=criteria["product"])
-    if criteria.get("warehouse") is not None:
-        stocks = stocks.filter(warehouse=criteria["warehouse"])
-    owned = F("in_hand") + F("dispatched") + F("rented")
-    totals = stocks.aggregate(
-        quantity=Sum(owned, output_field=DecimalField(**QUANTITY)),
-        value=Sum(ExpressionWrapper(owned * F("average_cost"), output_field=DecimalField(**MONEY))),
+def _owned(criteria: dict) -> dict:
+    """Owned by the moving average, narrowed as the report is (its dates do not narrow owning)."""
+    return selectors.ownership_total(
+        product=criteria.get("product"), warehouse=criteria.get("warehouse")
     )
-    return {key: value or Decimal(0) for key, value in totals.items()}
 
 
 @require_GET
@@ -549,21 +454,8 @@ def _owned_total(criteria: dict) -> dict:
 def fifo_package(request, product_pk, package_number=""):
     """One package of a product: its layers in each warehouse and the movements that consumed it."""
     product = get_object_or_404(Product, pk=product_pk)
-    money = DecimalField(**MONEY)
-    layers = (
-        CostLayer.objects.filter(product=product, package_number=package_number)
-        .select_related("warehouse", "package")
-        .annotate(
-            consumed=ExpressionWrapper(
-                F("quantity") - F("remaining"), output_field=DecimalField(**QUANTITY)
-            ),
-            remaining_value=ExpressionWrapper(F("remaining") * F("unit_cost"), output_field=money),
-        )
-        .order_by("received_at", "id")
-    )
-    consumptions = selectors.package_consumptions(
-        product=product, package_number=package_number
-    ).annotate(value=ExpressionWrapper(F("quantity") * F("unit_cost"), output_field=money))
+    layers = selectors.package_layers(product=product, package_number=package_number)
+    consumptions = selectors.package_consumptions(product=product, package_number=package_number)
     context = {
         "nav": "inventory",
         "product": product,
@@ -643,7 +535,7 @@ def product_list(request):
     """The catalogue: search, traceable, status (all by default); the filter updates the table."""
     if request.GET.get("format") == "csv":
         return exports.products_csv(request)
-    filterset, products = product_search(request.GET)
+    filterset, products = selectors.product_search(request.GET)
     table = ProductTable(products)
     # No COUNT: a search scans the catalogue, and counting would scan it twice.
     shown = paginate_uncounted(request, table)
@@ -742,7 +634,7 @@ def location_list(request):
     """Real locations with what they hold; the filter updates the table in place."""
     if request.GET.get("format") == "csv":
         return exports.locations_csv(request)
-    filterset, locations = location_search(request.GET)
+    filterset, locations = selectors.location_search(request.GET)
     table = LocationTable(locations)
     # The figures of a location are subqueries: computed for the page's rows only.
     table_paginate(request, table, paginator_class=KeyedPaginator)

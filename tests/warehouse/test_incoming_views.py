@@ -314,11 +314,11 @@ def test_booking_above_a_soft_maximum_asks_then_books_when_confirmed(
         response,
         "BOLT-1 in Main warehouse would hold 8, above its maximum of 5. Confirm to book anyway.",
     )
-    assertContains(response, 'type="checkbox" name="confirm_over_maximum"')
+    assertContains(response, 'type="checkbox" name="allow_over_maximum"')
     assertContains(response, "Book anyway above the maximum")
     assert not Movement.objects.exists()
 
-    response = staff_client.post(url, {**data, "confirm_over_maximum": "on"}, headers=HTMX)
+    response = staff_client.post(url, {**data, "allow_over_maximum": "on"}, headers=HTMX)
 
     assert response["HX-Redirect"] == reverse("warehouse:incoming")
     assert IncomingPackage.objects.get().quantity == 8
@@ -330,13 +330,13 @@ def test_booking_above_a_hard_maximum_is_refused_without_a_confirmation(
     services.constraint_set(
         product=bolt, warehouse=warehouse, minimum=D(0), maximum=D(5), hard=True
     )
-    data = book_post(dock, bolt, quantity="8", package_price="16", confirm_over_maximum="on")
+    data = book_post(dock, bolt, quantity="8", package_price="16", allow_over_maximum="on")
 
     response = staff_client.post(reverse("warehouse:incoming_book"), data, headers=HTMX)
 
     assert response.status_code == 200
     assertContains(response, "above its maximum of 5. Refused: the maximum is hard.")
-    assertNotContains(response, 'type="checkbox" name="confirm_over_maximum"')
+    assertNotContains(response, 'type="checkbox" name="allow_over_maximum"')
     assert not Movement.objects.exists()
 
 
@@ -534,10 +534,10 @@ def test_the_move_dialog_asks_to_confirm_a_move_above_a_soft_maximum(
 
     assert response.status_code == 200
     assertContains(response, "BOLT-1 in North depot would hold 4, above its maximum of 3.")
-    assertContains(response, 'type="checkbox" name="confirm_over_maximum"')
+    assertContains(response, 'type="checkbox" name="allow_over_maximum"')
     assert ledger_snapshot() == before
 
-    response = staff_client.post(url, {**data, "confirm_over_maximum": "on"}, headers=HTMX)
+    response = staff_client.post(url, {**data, "allow_over_maximum": "on"}, headers=HTMX)
 
     assert response["HX-Redirect"] == bolt.get_absolute_url()
     assert Movement.objects.filter(action=Movement.Action.MOVE).count() == 1
@@ -556,7 +556,7 @@ def test_the_move_dialog_refuses_a_move_above_a_hard_maximum(
             "source": str(stock),
             "destination": str(storage_of(north)),
             "quantity": "4",
-            "confirm_over_maximum": "on",
+            "allow_over_maximum": "on",
         },
         headers=HTMX,
     )
@@ -588,11 +588,11 @@ def test_the_stock_in_page_asks_to_confirm_above_a_soft_maximum(
 
     assert response.status_code == 200
     assertContains(response, "would hold 6, above its maximum of 5. Confirm to book anyway.")
-    assertContains(response, 'type="checkbox" name="confirm_over_maximum"')
+    assertContains(response, 'type="checkbox" name="allow_over_maximum"')
     assert not Movement.objects.exists()
 
     response = staff_client.post(
-        reverse("warehouse:stock_in"), {**data, "confirm_over_maximum": "on"}
+        reverse("warehouse:stock_in"), {**data, "allow_over_maximum": "on"}
     )
 
     assert response.status_code == 302
