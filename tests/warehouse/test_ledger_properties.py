@@ -28,9 +28,16 @@ from tests.warehouse.factories import (
     storage_of,
 )
 from warehouse import services
-from warehouse.exceptions import WarehouseError
+from warehouse.exceptions import WarehouseError, fmt
 from warehouse.invariants import books_audit
-from warehouse.models import Location, Movement, Product, StockPosition, WarehouseStock
+from warehouse.models import (
+    Location,
+    Movement,
+    Product,
+    Reservation,
+    StockPosition,
+    WarehouseStock,
+)
 
 Kind = Location.Kind
 ZERO = Decimal("0")
@@ -305,6 +312,67 @@ class LedgerMachine(RuleBasedStateMachine):
         if self.attempt(call, allowed=allowed):
             self.devices[serial] = target
             self.shift("modem", source, target, Decimal(1))
+
+    # ----------------------------------------------------------------------- reservations
+
+    @rule(
+        warehouse=st.sampled_from(["main", "north"]),
+        asks=st.lists(st.tuples(COUNTED, AMOUNT, THOUSANDTHS), min_size=1, max_size=4),
+    )
+    def reserve_a_document(self, warehouse, asks):
+        """A document of several lines is reserved whole or not at all, then released.
+
+        Held when every product's lines together fit what is available; refused
+        otherwise, naming each short product and its shortfall and holding no line.
+        """
+        warehouse = self.locations[0 if warehouse == "main" else 4].warehouse
+        self.documents = getattr(self, "documents", 0) + 1
+        lines, asked = [], {}
+        for position, (name, amount, thousandths) in enumerate(asks, start=1):
+            quantity = self.quantity(name, amount, thousandths)
+            product = self.products[name]
+            lines.append(
+                services.ReservationLine(self.documents * 10 + position, product, quantity)
+            )
+            asked[product] = asked.get(product, ZERO) + quantity
+        stocks = {s.product_id: s for s in WarehouseStock.objects.filter(warehouse=warehouse)}
+        free = {p: stocks[p.pk].available if p.pk in stocks else ZERO for p in asked}
+        short = sorted(p.sku for p, quantity in asked.items() if quantity > free[p])
+        reserved_before = self.reserved()
+        refusal, held = None, []
+        try:
+            with transaction.atomic():
+                held = services.reservations_hold(
+                    document_type="order",
+                    document_id=self.documents,
+                    document_number=f"SO-{self.documents:05d}",
+                    warehouse=warehouse,
+                    lines=lines,
+                )
+        except services.ReservationRefused as error:
+            refusal = error
+        if refusal is not None:
+            assert short, f"refused although every line fits: {refusal.message}"
+            assert sorted(p.sku for p, *_ in refusal.shortfalls) == short
+            for product, _, available, requested in refusal.shortfalls:
+                assert requested == asked[product]
+                assert available == free[product]
+                assert f"short by {fmt(requested - max(available, 0))}" in refusal.message
+            assert self.reserved() == reserved_before, "a refused document held a line"
+            assert not Reservation.objects.filter(document_id=self.documents).exists()
+            return
+        assert not short, f"held although {short} is short"
+        assert len(held) == len(lines)
+        after = self.reserved()
+        for product, quantity in asked.items():
+            key = (product.pk, warehouse.pk)
+            assert after[key] == reserved_before.get(key, ZERO) + quantity, product.sku
+        services.reservations_close(document_type="order", document_id=self.documents)
+        assert self.reserved() == reserved_before
+
+    @staticmethod
+    def reserved():
+        return {(s.product_id, s.warehouse_id): s.reserved for s in WarehouseStock.objects.all()}
 
     # ----------------------------------------------------------------------- invariants
 
