@@ -936,6 +936,20 @@ def test_only_what_the_invoice_sold_can_come_back(shop, posted):
     assert not CreditNote.objects.exists()
 
 
+def test_a_device_comes_back_as_one_unit_on_its_credit_line(shop, posted):
+    line = posted.lines.get(product=shop.modem)
+    m1 = Device.objects.get(serial="M1")
+    for quantity in (D(2), D(0), D("0.5")):
+        with pytest.raises(InvalidLine, match="A device comes back as one unit"):
+            services.creditnote_create(
+                actor=shop.clerk,
+                invoice=posted,
+                return_location=shop.stock,
+                lines=[services.CreditLineInput(line, quantity, m1)],
+            )
+    assert not CreditNote.objects.exists()
+
+
 def test_returns_go_back_to_storage_or_quarantine_of_the_invoice_warehouse(shop, posted):
     north = WarehouseFactory(code="north", name="North")
     with pytest.raises(InvalidLine, match=f"Returns of {posted.number} go back to Main warehouse"):
@@ -1008,6 +1022,19 @@ def test_a_returned_rental_device_comes_back_used_into_the_chosen_location(shop,
     assert ledger(order.number)[-1] == (A.RETURN_RENTAL, RENTED, "SHELF", D(1), "M1")
     modem = balance(shop.modem, shop.warehouse)
     assert (modem.rented, modem.in_storage, modem.available, modem.ownership) == (0, 1, 1, 1)
+
+
+def test_a_rental_comes_back_only_into_its_orders_warehouse(shop, rented):
+    north = WarehouseFactory(code="north", name="North")
+    before = snapshot()
+
+    with pytest.raises(InvalidLine, match="MOD-1 #M1 comes back to Main warehouse") as refused:
+        services.rental_return(rental=rented, location=storage_of(north), actor=shop.clerk)
+
+    assert refused.value.field == "location"
+    assert snapshot() == before
+    assert fresh(rented).returned_at is None
+    assert fresh(rented.device).state == State.RENTED
 
 
 def test_a_rental_comes_back_only_once(shop, rented):

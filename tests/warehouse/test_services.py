@@ -1261,3 +1261,81 @@ def test_projection_equals_the_ledger_after_a_mixed_day(
     }
     ledger = {key: total for key, total in ledger_balances().items() if total != 0}
     assert positions == ledger
+
+
+# --------------------------------------------------------------------------- document flows
+
+
+@pytest.fixture
+def flows(db):
+    warehouse = WarehouseFactory()
+    shelf = storage_of(warehouse)
+    cable = ProductFactory()
+    modem = ProductFactory(traceable=True)
+    book_in(shelf, cable, 5)
+    book_in(shelf, modem, 1, serials=["FLOW-1"])
+    return warehouse, shelf, cable, modem
+
+
+def test_stock_out_refuses_a_traceable_product_and_books_nothing(flows):
+    warehouse, _, _, modem = flows
+    before = ledger_snapshot()
+
+    with pytest.raises(InvalidSerials, match="devices go out one by one"):
+        services.stock_out(
+            actor=None,
+            product=modem,
+            warehouse=warehouse,
+            quantity=Decimal(1),
+            to_kind=Location.Kind.DISPATCHED,
+            action=Movement.Action.DISPATCH,
+        )
+    assert ledger_snapshot() == before
+
+
+def test_stock_out_beyond_the_storage_names_the_shortfall_and_books_nothing(flows):
+    warehouse, _, cable, _ = flows
+    before = ledger_snapshot()
+
+    with pytest.raises(InsufficientStock, match=r"5 available.*6 asked"):
+        services.stock_out(
+            actor=None,
+            product=cable,
+            warehouse=warehouse,
+            quantity=Decimal(6),
+            to_kind=Location.Kind.DISPATCHED,
+            action=Movement.Action.DISPATCH,
+        )
+    assert ledger_snapshot() == before
+
+
+def test_stock_between_refuses_a_traceable_product_and_books_nothing(flows):
+    warehouse, shelf, _, modem = flows
+    before = ledger_snapshot()
+
+    with pytest.raises(InvalidSerials, match="devices move one by one"):
+        services.stock_between(
+            actor=None,
+            product=modem,
+            source=shelf,
+            destination=services.virtual_location(warehouse=warehouse, kind=Location.Kind.SOLD),
+            quantity=Decimal(1),
+            action=Movement.Action.SELL,
+        )
+    assert ledger_snapshot() == before
+
+
+def test_stock_between_beyond_the_storage_is_refused_and_books_nothing(flows):
+    warehouse, shelf, cable, _ = flows
+    before = ledger_snapshot()
+
+    with pytest.raises(InsufficientStock):
+        services.stock_between(
+            actor=None,
+            product=cable,
+            source=shelf,
+            destination=services.virtual_location(warehouse=warehouse, kind=Location.Kind.SOLD),
+            quantity=Decimal(6),
+            action=Movement.Action.SELL,
+        )
+    assert ledger_snapshot() == before
