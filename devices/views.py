@@ -3,17 +3,22 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import partial, wraps
+from functools import partial
 
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from warehouse.exceptions import WarehouseError, fmt
 from warehouse.models import Product
-from warehouse.web import PER_PAGE_CHOICES, model_form_page, once_only, paginate_uncounted
+from warehouse.web import (
+    PER_PAGE_CHOICES,
+    dialog_permission,
+    model_form_page,
+    once_only,
+    paginate_uncounted,
+)
 from warehouse.web import done as _done
 from warehouse.web import partial_template as _partial
 
@@ -335,20 +340,8 @@ DIALOGS: dict[str, Dialog] = {
 }
 
 
-def _dialog_permission(view):
-    """Refuse (403) who lacks the permission of the dialog the address names."""
-
-    @wraps(view)
-    def checked(request, *args, dialog: str, **kwargs):
-        if not request.user.has_perm(DIALOGS[dialog].permission):
-            raise PermissionDenied
-        return view(request, *args, dialog=dialog, **kwargs)
-
-    return checked
-
-
 @require_http_methods(["GET", "POST"])
-@_dialog_permission
+@dialog_permission(DIALOGS)
 @once_only
 def device_dialog(request, pk, *, dialog: str):
     """Any dialog of DIALOGS, as a dialog (htmx) or a page (no JavaScript)."""

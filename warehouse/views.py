@@ -3,10 +3,8 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import wraps
 
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -51,6 +49,7 @@ from .tables import (
 from .web import (
     PER_PAGE_CHOICES,
     KeyedPaginator,
+    dialog_permission,
     model_form_page,
     once_only,
     paginate_uncounted,
@@ -157,20 +156,8 @@ STOCK_DIALOGS = {
 }
 
 
-def _dialog_permission(view):
-    """Refuse, before anything is claimed or bound, a user without the dialog's permission."""
-
-    @wraps(view)
-    def checked(request, *args, dialog: str, **kwargs):
-        if not request.user.has_perm(STOCK_DIALOGS[dialog].permission):
-            raise PermissionDenied
-        return view(request, *args, dialog=dialog, **kwargs)
-
-    return checked
-
-
 @require_http_methods(["GET", "POST"])
-@_dialog_permission
+@dialog_permission(STOCK_DIALOGS)
 @once_only
 def stock_dialog(request, pk, *, dialog: str, stock=services):
     """A stock dialog of STOCK_DIALOGS on one product: bind its form, book, say what was booked."""

@@ -6,6 +6,7 @@ It lives in the lowest app so devices and billing pages use the same helpers.
 from functools import wraps
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, Paginator
 from django.db import transaction
 from django.db.models import QuerySet
@@ -189,3 +190,19 @@ def _back(request) -> str:
     ):
         return referer
     return "/"
+
+
+def dialog_permission(dialogs):
+    """Refuse (403), before a form key is claimed or a form bound, a user without the
+    permission of the dialog the address names (`dialogs[name].permission`)."""
+
+    def decorator(view):
+        @wraps(view)
+        def checked(request, *args, dialog: str, **kwargs):
+            if not request.user.has_perm(dialogs[dialog].permission):
+                raise PermissionDenied
+            return view(request, *args, dialog=dialog, **kwargs)
+
+        return checked
+
+    return decorator
