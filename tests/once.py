@@ -6,14 +6,12 @@ is (`page`), where it posts (`url`) and what it sends (`data`).
 """
 
 import re
-import threading
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db import connection
 from django.test import Client
 
-JOIN_TIMEOUT = 60  # seconds; a bound for a hung thread, not a performance assertion
+from tests.race import race
 
 
 @dataclass
@@ -50,26 +48,10 @@ def post_together(user, url: str, data: dict, *, times: int = 10) -> list:
 
     The responses back, in thread order; a thread that raised fails the test.
     """
-    start = threading.Barrier(times)
-    answers = [None] * times
-
-    def worker(index):
-        try:
-            client = Client()
-            client.force_login(user)
-            start.wait(timeout=JOIN_TIMEOUT)
-            answers[index] = client.post(url, data)
-        except Exception as error:  # noqa: BLE001 - reported to the test, not swallowed
-            answers[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,), name=f"post-{i}") for i in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a posting thread never finished"
+    clients = [Client() for _ in range(times)]
+    for client in clients:
+        client.force_login(user)
+    answers = race([lambda c=client: c.post(url, data) for client in clients], name="post")
     errors = [answer for answer in answers if isinstance(answer, Exception)]
     assert not errors, f"unexpected errors: {errors!r}"
     return answers

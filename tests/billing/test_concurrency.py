@@ -7,12 +7,10 @@ numbers without gaps, and nobody meets a deadlock or a raw database error:
 the losers get a clear domain error.
 """
 
-import threading
 from decimal import Decimal
 from functools import partial
 
 import pytest
-from django.db import connections
 
 from billing import services
 from billing.exceptions import DocumentStateError, InvalidLine
@@ -29,37 +27,16 @@ from tests.billing.factories import (
     sale,
     shop_create,
 )
+from tests.race import race
 from warehouse.exceptions import ReservationRefused
 from warehouse.models import Movement
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-JOIN_TIMEOUT = 60  # seconds; only reached when a clerk hangs (a deadlock or a lost lock)
-
 
 def at_once(*jobs) -> list:
     """Run each job in its own thread, all starting together; each one's result or error."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list = [None] * len(jobs)
-
-    def clerk(index, job):
-        try:
-            barrier.wait(timeout=JOIN_TIMEOUT)
-            outcomes[index] = job()
-        except Exception as exc:  # the outcome under test, checked by the caller
-            outcomes[index] = exc
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    threads = [
-        threading.Thread(target=clerk, args=(i, job), daemon=True) for i, job in enumerate(jobs)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a clerk is still waiting"
-    return outcomes
+    return race(jobs)
 
 
 def errors(outcomes) -> list[Exception]:

@@ -6,63 +6,23 @@ clerks on one device queue (the second sees what the first did) and clerks
 on different devices never deadlock. These tests commit for real.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
 from devices import services
 from devices.exceptions import IllegalTransition
 from devices.models import Device, DeviceEvent, State
 from tests.devices.factories import balance, devices_in, reserve, world_create
-from tests.warehouse.factories import PartyFactory, WarehouseFactory, ledger_balances, storage_of
-from warehouse.exceptions import InsufficientStock, WarehouseError
-from warehouse.models import Movement, StockPosition
+from tests.race import run_together
+from tests.warehouse.factories import (
+    PartyFactory,
+    WarehouseFactory,
+    assert_positions_equal_the_ledger,
+    storage_of,
+)
+from warehouse.exceptions import InsufficientStock
+from warehouse.models import Movement
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-JOIN_TIMEOUT = 60  # seconds; a bound for a hung thread, not a performance assertion
-
-
-def run_together(calls):
-    """Start every call in its own thread at the same moment; return each outcome:
-    ("ok", result), ("refused", WarehouseError) or ("error", any other exception)."""
-    start = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            start.wait(timeout=JOIN_TIMEOUT)
-            outcomes[index] = ("ok", call())
-        except WarehouseError as refusal:
-            outcomes[index] = ("refused", refusal)
-        except Exception as error:  # noqa: BLE001 - reported to the test, not swallowed
-            outcomes[index] = ("error", error)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=worker, args=(i, call), name=f"clerk-{i}")
-        for i, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a clerk's thread never finished"
-    errors = [outcome[1] for outcome in outcomes if outcome[0] == "error"]
-    assert not errors, f"unexpected errors (deadlock? integrity?): {errors!r}"
-    return outcomes
-
-
-def assert_positions_equal_the_ledger():
-    ledger = ledger_balances()
-    positions = {
-        (p, loc): q
-        for p, loc, q in StockPosition.objects.values_list("product_id", "location_id", "quantity")
-    }
-    for key in ledger.keys() | positions.keys():
-        assert positions.get(key, 0) == ledger.get(key, 0), key
 
 
 def transition_by_pk(pk, action, **kwargs):

@@ -124,3 +124,14 @@ def ledger_balances() -> dict[tuple[int, int], Decimal]:
             """
         )
         return {(product, location): total for product, location, total in cursor.fetchall()}
+
+
+def assert_positions_equal_the_ledger():
+    """Every cached position equals the sum of the ledger for its product and location."""
+    ledger = ledger_balances()
+    positions = {
+        (p, loc): q
+        for p, loc, q in StockPosition.objects.values_list("product_id", "location_id", "quantity")
+    }
+    for key in ledger.keys() | positions.keys():
+        assert positions.get(key, Decimal(0)) == ledger.get(key, Decimal(0)), key

@@ -11,67 +11,23 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from tests.race import JOIN_TIMEOUT, run_together
 from tests.warehouse.factories import (
     LocationFactory,
     ProductFactory,
     WarehouseFactory,
+    assert_positions_equal_the_ledger,
     book_in,
-    ledger_balances,
     position_of,
     storage_of,
 )
 from warehouse import services
 from warehouse.exceptions import InsufficientStock, InvalidSerials, WarehouseError
-from warehouse.models import StockPosition, WarehouseStock
+from warehouse.models import WarehouseStock
 from warehouse.selectors import serials_at
 from warehouse.services import stock as stock_actions
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-JOIN_TIMEOUT = 60  # seconds; a bound for a hung thread, not a performance assertion
-
-
-def run_together(calls):
-    """Start every call in its own thread at the same moment; return each outcome.
-
-    An outcome is ("ok", result), ("refused", WarehouseError) or ("error", exception).
-    """
-    start = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            start.wait(timeout=JOIN_TIMEOUT)
-            outcomes[index] = ("ok", call())
-        except WarehouseError as refusal:
-            outcomes[index] = ("refused", refusal)
-        except Exception as error:  # noqa: BLE001 - reported to the test, not swallowed
-            outcomes[index] = ("error", error)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=worker, args=(i, call), name=f"clerk-{i}")
-        for i, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a booking thread never finished"
-    errors = [outcome[1] for outcome in outcomes if outcome[0] == "error"]
-    assert not errors, f"unexpected errors: {errors!r}"
-    return outcomes
-
-
-def assert_positions_equal_the_ledger():
-    ledger = ledger_balances()
-    positions = {
-        (p, loc): q
-        for p, loc, q in StockPosition.objects.values_list("product_id", "location_id", "quantity")
-    }
-    for key in ledger.keys() | positions.keys():
-        assert positions.get(key, Decimal(0)) == ledger.get(key, Decimal(0)), key
 
 
 class Clerk(threading.Thread):
