@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test install browser lint format db-stop bench
+.PHONY: run test install browser lint format db-stop bench mutate
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,3 +52,9 @@ bench: install
 ## Stop the embedded PostgreSQL servers (development and tests).
 db-stop: install
 	$(PY) -m inventory_site.database stop
+
+## Mutation run over the ledger, stock, reservation, device-state and billing services
+## (by hand, not in CI; hours for all of it: `mutmut run "<module>*"` runs a part).
+mutate: install
+	$(VENV)/bin/mutmut run --max-children 1
+	$(VENV)/bin/mutmut results
