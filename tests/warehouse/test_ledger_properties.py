@@ -8,6 +8,7 @@ and a refused action changed nothing. Each example runs in its own savepoint,
 rolled back at its end, so examples never see each other's data.
 """
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -318,8 +319,9 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(
         warehouse=st.sampled_from(["main", "north"]),
         asks=st.lists(st.tuples(COUNTED, AMOUNT, THOUSANDTHS), min_size=1, max_size=4),
+        by_id=st.booleans(),
     )
-    def reserve_a_document(self, warehouse, asks):
+    def reserve_a_document(self, warehouse, asks, by_id):
         """A document of several lines is reserved whole or not at all, then released.
 
         Held when every product's lines together fit what is available; refused
@@ -340,20 +342,22 @@ class LedgerMachine(RuleBasedStateMachine):
         short = sorted(p.sku for p, quantity in asked.items() if quantity > free[p])
         reserved_before = self.reserved()
         refusal, held = None, []
-        try:
-            with transaction.atomic():
-                held = services.reservations_hold(
-                    document_type="order",
-                    document_id=self.documents,
-                    document_number=f"SO-{self.documents:05d}",
-                    warehouse=warehouse,
-                    lines=lines,
-                )
+        moment = datetime(2026, 1, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=self.documents)
+        try:  # no savepoint of the test's own: the service's keeps a refusal from holding
+            held = services.reservations_hold(
+                document_type="order",
+                document_id=self.documents,
+                document_number=f"SO-{self.documents:05d}",
+                warehouse=warehouse.pk if by_id else warehouse,
+                lines=lines,
+                now=moment,
+            )
         except services.ReservationRefused as error:
             refusal = error
         if refusal is not None:
             assert short, f"refused although every line fits: {refusal.message}"
             assert sorted(p.sku for p, *_ in refusal.shortfalls) == short
+            assert f" in {warehouse}: " in refusal.message
             for product, _, available, requested in refusal.shortfalls:
                 assert requested == asked[product]
                 assert available == free[product]
@@ -362,7 +366,15 @@ class LedgerMachine(RuleBasedStateMachine):
             assert not Reservation.objects.filter(document_id=self.documents).exists()
             return
         assert not short, f"held although {short} is short"
-        assert len(held) == len(lines)
+        rows = Reservation.objects.filter(document_type="order", document_id=self.documents)
+        assert sorted(
+            (r.pk, r.product_id, r.warehouse_id, r.line_id, r.quantity, r.created_at) for r in held
+        ) == sorted(
+            rows.values_list(
+                "pk", "product_id", "warehouse_id", "line_id", "quantity", "created_at"
+            )
+        ), "what the service returns is not what it wrote"
+        assert {(r.line_id, r.created_at) for r in rows} == {(x.line_id, moment) for x in lines}
         after = self.reserved()
         for product, quantity in asked.items():
             key = (product.pk, warehouse.pk)
