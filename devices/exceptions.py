@@ -49,12 +49,6 @@ class InvalidPart(DeviceError):
     field = "part"
 
 
-class InvalidReason(DeviceError):
-    """A booking of devices that must say why (found, isolated, written off) does not."""
-
-    field = "reason"
-
-
 class InvalidCharacteristics(DeviceError):
     field = None
 

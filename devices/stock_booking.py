@@ -16,11 +16,11 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from warehouse import services as stock
-from warehouse.exceptions import InvalidSerials
+from warehouse.exceptions import InvalidReason, InvalidSerials
 from warehouse.identity import identity_clean, identity_key
 from warehouse.models import Location, Movement, Product
 
-from .exceptions import DuplicateSerial, InvalidDeviceLocation, InvalidReason
+from .exceptions import DuplicateSerial, InvalidDeviceLocation
 from .models import Device, DeviceEvent, State
 from .services import device_transition
 
