@@ -13,16 +13,16 @@ here, and a new writing page without an entry here fails too.
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.roles import role
 from tests.test_bad_input import (
+    PARAM,
     _real_id,
     _rows,
     world,  # noqa: F401 (a fixture of the tests below)
 )
 from tests.warehouse.factories import UserFactory
-from tests.warehouse.test_once import WRITE_NOTHING, _accepts_post
+from tests.warehouse.test_once import WRITE_NOTHING, _accepts_post, pages
 
 BOOK = "warehouse.book_stock"
 DEVICE = "devices.change_device"
@@ -86,24 +86,14 @@ ROLES = ("Warehouse staff", "Billing clerk")
 APPS = ("warehouse", "devices", "billing")
 
 
-def _writing_pages(resolver=None, namespace="", prefix=""):
+def _writing_pages():
     """(name, route) of every page that takes a POST and writes: Django's admin left out."""
-    resolver = resolver or get_resolver()
-    for entry in resolver.url_patterns:
-        if isinstance(entry, URLResolver):
-            if entry.namespace == "admin":
-                continue
-            inner = ":".join(filter(None, [namespace, entry.namespace]))
-            yield from _writing_pages(entry, inner, prefix + str(entry.pattern))
-        elif isinstance(entry, URLPattern) and _accepts_post(entry.callback):
-            name = ":".join(filter(None, [namespace, entry.name]))
-            if name not in WRITE_NOTHING:
-                yield name, prefix + str(entry.pattern)
+    for name, route, view in pages():
+        if _accepts_post(view) and name not in WRITE_NOTHING:
+            yield name, route
 
 
 def _address(name: str, route: str, ids: dict) -> str:
-    from tests.test_bad_input import PARAM
-
     short = name.split(":", 1)[1]
     return "/" + PARAM.sub(lambda m: _real_id(short, m[2], ids), route)
 

@@ -349,15 +349,16 @@ WRITE_NOTHING = {
 }
 
 
-def _patterns(resolver, namespace=""):
-    """(name, view) of every page, Django's admin left out (its own forms, superusers only)."""
-    for pattern in resolver.url_patterns:
+def pages(resolver=None, namespace="", prefix=""):
+    """(name, route, view) of every page, Django's admin left out (its own forms,
+    superusers only); the route is the whole path pattern, includes joined."""
+    for pattern in (resolver or get_resolver()).url_patterns:
         if isinstance(pattern, URLResolver) and pattern.namespace != "admin":
             inner = ":".join(filter(None, [namespace, pattern.namespace]))
-            yield from _patterns(pattern, inner)
+            yield from pages(pattern, inner, prefix + str(pattern.pattern))
         elif isinstance(pattern, URLPattern):
             name = ":".join(filter(None, [namespace, pattern.name]))
-            yield name, pattern.callback
+            yield name, prefix + str(pattern.pattern), pattern.callback
 
 
 def _accepts_post(view) -> bool:
@@ -375,7 +376,7 @@ def _accepts_post(view) -> bool:
 
 
 def test_every_page_that_accepts_a_post_books_once_or_writes_nothing():
-    posting = {name: view for name, view in _patterns(get_resolver()) if _accepts_post(view)}
+    posting = {name: view for name, _, view in pages() if _accepts_post(view)}
     unguarded = sorted(
         name
         for name, view in posting.items()
