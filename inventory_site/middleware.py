@@ -1,6 +1,7 @@
 """Site-wide request guards, before any view runs."""
 
 from django.http import HttpResponseBadRequest
+from django.utils import timezone
 from django.utils.html import escape
 
 
@@ -22,5 +23,30 @@ def nul_refusing(get_response):
                     "remove it and try again.</p>"
                 )
         return get_response(request)
+
+    return middleware
+
+
+# A session's idle time is renewed at most this often: a page view does not
+# write its session row (an UPDATE and a commit) each time, only when the last
+# renewal is older than this. The session then ends between IDLE − RENEW and IDLE
+# after the last request.
+SESSION_RENEW_SECONDS = 60
+_RENEWED = "_renewed_at"
+
+
+def session_renewing(get_response):
+    """Keep a signed-in session alive while it is used, writing it once a minute at most."""
+
+    def middleware(request):
+        response = get_response(request)
+        session = request.session
+        if session.is_empty():  # nobody signed in: no session to keep, none to start
+            return response
+        now = int(timezone.now().timestamp())
+        renewed = session.get(_RENEWED)
+        if not isinstance(renewed, int) or not 0 <= now - renewed < SESSION_RENEW_SECONDS:
+            session[_RENEWED] = now  # modified: SessionMiddleware saves it with a new expiry
+        return response
 
     return middleware

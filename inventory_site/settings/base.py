@@ -41,6 +41,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Renews a signed-in session's idle time, writing it once a minute at most.
+    "inventory_site.middleware.session_renewing",
     "django.middleware.common.CommonMiddleware",
     "inventory_site.middleware.nul_refusing",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -135,7 +137,8 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# A session ends after this many minutes without a request (each request renews it).
+# A session ends after this many minutes without a request: requests renew it
+# (inventory_site.middleware.session_renewing, at most once a minute, so a page
+# view does not write the session row each time).
 INVENTORY_SESSION_IDLE_MINUTES = int(os.environ.get("INVENTORY_SESSION_IDLE_MINUTES", "60"))
 SESSION_COOKIE_AGE = INVENTORY_SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
