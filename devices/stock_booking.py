@@ -244,14 +244,7 @@ def stock_isolate(
             reason=reason,
             now=now,
         )
-    if location.kind != Kind.STORAGE:
-        raise stock.InvalidLocation(
-            f"Only goods in storage can be isolated; {location} is not storage."
-        )
-    if quarantine.kind != Kind.QUARANTINE or quarantine.warehouse_id != location.warehouse_id:
-        raise stock.InvalidDestination(f"{quarantine} is not a quarantine of {location.warehouse}.")
-    if not reason.strip():
-        raise InvalidReason("Say why the goods are isolated.")
+    stock.isolation_check(location=location, quarantine=quarantine, reason=reason)
     return stock_move(
         actor=actor,
         product=product,

@@ -410,9 +410,9 @@ def test_isolating_devices_needs_storage_a_quarantine_of_its_warehouse_and_a_rea
 
     with pytest.raises(InvalidLocation, match="main/IN is not storage"):
         isolate(w.incoming, w.quarantine, "B")
-    with pytest.raises(InvalidDestination, match="far/Q is not a quarantine of Main warehouse"):
+    with pytest.raises(InvalidDestination, match="must be in the same warehouse as the goods"):
         isolate(w.stock, far, "A")
-    with pytest.raises(InvalidDestination, match="main/SHELF is not a quarantine"):
+    with pytest.raises(InvalidDestination, match="main/SHELF is not a quarantine location"):
         isolate(w.stock, w.shelf, "A")
     with pytest.raises(WarehouseError, match="Say why"):
         isolate(w.stock, w.quarantine, "A", reason=" ")

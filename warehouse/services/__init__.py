@@ -59,6 +59,7 @@ from .reservations import (
     stock_lock_many,
 )
 from .stock import (
+    isolation_check,
     stock_adjust,
     stock_between,
     stock_in,
@@ -113,6 +114,7 @@ __all__ = [
     "stock_between",
     "stock_blocked_change",
     "stock_in",
+    "isolation_check",
     "stock_isolate",
     "stock_lock",
     "stock_lock_many",

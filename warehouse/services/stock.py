@@ -210,14 +210,7 @@ def stock_isolate(
     now: datetime | None = None,
 ) -> list[Movement]:
     """Put goods from storage into quarantine (damaged, suspect, awaiting a test)."""
-    if location.kind != Kind.STORAGE:
-        raise InvalidLocation(f"Only goods in storage can be isolated; {location} is not storage.")
-    if quarantine.kind != Kind.QUARANTINE:
-        raise InvalidDestination(f"{quarantine} is not a quarantine location.")
-    if quarantine.warehouse_id != location.warehouse_id:
-        raise InvalidDestination("The quarantine must be in the same warehouse as the goods.")
-    if not reason.strip():
-        raise InvalidReason("Say why the goods are isolated.")
+    isolation_check(location=location, quarantine=quarantine, reason=reason)
     return _book_units(
         actor=actor,
         product=product,
@@ -229,6 +222,19 @@ def stock_isolate(
         reason=reason,
         now=now,
     )
+
+
+def isolation_check(*, location: Location, quarantine: Location, reason: str) -> None:
+    """What isolating asks, of counted goods and of devices alike: from storage, into a
+    quarantine of the same warehouse, with a reason."""
+    if location.kind != Kind.STORAGE:
+        raise InvalidLocation(f"Only goods in storage can be isolated; {location} is not storage.")
+    if quarantine.kind != Kind.QUARANTINE:
+        raise InvalidDestination(f"{quarantine} is not a quarantine location.")
+    if quarantine.warehouse_id != location.warehouse_id:
+        raise InvalidDestination("The quarantine must be in the same warehouse as the goods.")
+    if not reason.strip():
+        raise InvalidReason("Say why the goods are isolated.")
 
 
 @transaction.atomic
