@@ -53,7 +53,6 @@ from warehouse.services.base import OWNED_KINDS, StockInLine
 from warehouse.services.incoming import _package_open
 from warehouse.services.reservations import ReservationLine, stock_blocked_change
 
-Kind = Location.Kind
 Action = Movement.Action
 SCALE = "XXS"  # hidden, for this test: the replay books it in seconds
 
