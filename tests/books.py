@@ -6,7 +6,7 @@ packages and the reservations, each row named by SKU, warehouse and location
 code, serial, package and document number: never by an id or a timestamp, so
 the same stock booked by two writers into two fresh databases compares equal
 row for row. Used by the opening-stock property test (importer vs services)
-and meant for any other writer that replays the rules (the demo generator).
+and by tests/demo/test_seeding_against_services.py (demo generator vs services).
 """
 
 from __future__ import annotations

@@ -4,10 +4,17 @@ For speed, this generator does not book through the services: it replays the
 ledger's rules (warehouse.services: positions, the moving average, FIFO
 layers, reservations; devices.states: where a device may be in each state)
 in its own integer arithmetic, and writes only the final rows. A rule changed
-in the services and not here goes wrong silently, unless a test says so:
-tests/demo/test_seeding.py builds the XS scale and runs the audit of the books
-(warehouse.invariants, what `manage.py check_books` runs) over it, which must
-find nothing; `seed_demo --check` runs it on any data set.
+in the services and not here goes wrong silently, unless a test says so.
+What keeps it honest is tests/demo/test_seeding_against_services.py: it
+seeds a small size (the hidden XXS), rolls it back and replays the same
+history through the services (`movements_book` line by line in ledger order,
+`reservations_hold`/`reservations_close`, `stock_blocked_change`) into the
+same catalogue, and compares ledger lines, positions, balances, moving
+averages, FIFO layers and consumptions, packages and reservations row for
+row (`tests.books.books_snapshot`). tests/demo/test_seeding.py builds the XS
+scale and runs the audit of the books (warehouse.invariants, what
+`manage.py check_books` runs) over it, which must find nothing;
+`seed_demo --check` runs it on any data set.
 
 `seed_demo --scale M|L` calls `seed_scale`. A seeded `random.Random` plays
 two years of a back office in time order, one event at a time: deliveries

@@ -29,6 +29,11 @@ SIZES = {
     "XS": Size(
         products=60, locations=16, movements=4_000, devices=300, parties=40, documents=80, days=120
     ),
+    # Hidden (not a --scale choice): the replay through the services in
+    # tests/demo/test_seeding_against_services.py books it line by line in seconds.
+    "XXS": Size(
+        products=30, locations=12, movements=1_500, devices=100, parties=20, documents=40, days=60
+    ),
     "M": Size(
         products=2_000,
         locations=200,

@@ -12,7 +12,7 @@ from .sizes import (
     REASONS_REMOVE,
     Kind,
 )
-from .state import Pair, Player
+from .state import Pair, Player, round_div
 
 
 class Work(Player):
@@ -121,7 +121,9 @@ class Work(Player):
 
     def package_open(self, i, w, loc, ref, milli, cost, supplier, t) -> int:
         package_id = self.new_id("warehouse_incomingpackage")
-        row = [package_id, ref, milli, milli * cost // 1000, cost, 0, supplier, t, loc, i, w]
+        # The price is quantity × unit cost to 4 places, rounded as the database rounds it.
+        price = round_div(milli * cost, 1000)
+        row = [package_id, ref, milli, price, cost, 0, supplier, t, loc, i, w]
         self.packages.append(row)
         self.package_numbers[package_id] = ref
         self.package_index[package_id] = row
