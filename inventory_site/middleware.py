@@ -35,6 +35,15 @@ SESSION_RENEW_SECONDS = 60
 _RENEWED = "_renewed_at"
 
 
+def session_renewal_stamp(session) -> None:
+    session[_RENEWED] = int(timezone.now().timestamp())
+
+
+def session_renewed_at_login(sender, request, user, **kwargs):
+    """A session just made is as new as a renewal: its first pages write nothing."""
+    session_renewal_stamp(request.session)
+
+
 def session_renewing(get_response):
     """Keep a signed-in session alive while it is used, writing it once a minute at most."""
 
@@ -43,10 +52,10 @@ def session_renewing(get_response):
         session = request.session
         if session.is_empty():  # nobody signed in: no session to keep, none to start
             return response
-        now = int(timezone.now().timestamp())
         renewed = session.get(_RENEWED)
-        if not isinstance(renewed, int) or not 0 <= now - renewed < SESSION_RENEW_SECONDS:
-            session[_RENEWED] = now  # modified: SessionMiddleware saves it with a new expiry
+        age = int(timezone.now().timestamp()) - renewed if isinstance(renewed, int) else -1
+        if not 0 <= age < SESSION_RENEW_SECONDS:
+            session_renewal_stamp(session)  # modified: saved with a new expiry
         return response
 
     return middleware
