@@ -1,4 +1,4 @@
-"""django-tables2 tables of the billing pages: columns only."""
+"""django-tables2 tables of the billing pages: their columns, and how a cell reads."""
 
 import django_tables2 as tables
 from django.conf import settings
@@ -6,11 +6,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from warehouse.models import Party
+from warehouse.rows import PythonRows, moment, page_link
 
 from .models import Invoice, Order
-
-# The tables are boosted to page and sort in place; a link to a page opens it whole.
-PAGE_LINK = {"a": {"hx-boost": "false"}}
 
 STATUS_BADGE = {
     "draft": "",
@@ -48,14 +46,13 @@ class PartyColumn(tables.Column):
         super().__init__(*args, **kwargs)
 
     def render(self, value):
-        url = reverse("billing:party_detail", args=[value.pk])
-        return format_html('<a href="{}" hx-boost="false">{}</a>', url, value)
+        return page_link(reverse("billing:party_detail", args=[value.pk]), value)
 
 
-class PartyTable(tables.Table):
-    name = tables.Column(linkify=("billing:party_detail", [tables.A("pk")]), attrs=PAGE_LINK)
+class PartyTable(PythonRows, tables.Table):
+    name = tables.Column()
     kind = tables.Column()
-    email = tables.EmailColumn(verbose_name="E-mail")
+    email = tables.Column(verbose_name="E-mail")
     phone = tables.Column()
     vat_number = tables.Column()
 
@@ -68,18 +65,25 @@ class PartyTable(tables.Table):
         empty_text = "No party matches."
 
     def render_name(self, value, record):
+        link = page_link(reverse("billing:party_detail", args=[record.pk]), value)
         if not record.active:
-            return format_html('{} <span class="badge">inactive</span>', value)
-        return value
+            return format_html('{} <span class="badge">inactive</span>', link)
+        return link
+
+    def render_kind(self, record):
+        return record.get_kind_display()
+
+    def render_email(self, value):
+        return format_html('<a href="mailto:{}">{}</a>', value, value)
 
 
-class OrderTable(tables.Table):
-    number = tables.Column(linkify=True, attrs=PAGE_LINK)
+class OrderTable(PythonRows, tables.Table):
+    number = tables.Column()
     party = PartyColumn()
     warehouse = tables.Column(order_by="warehouse__code")
     status = tables.Column()
     total = MoneyColumn()
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    created_at = tables.Column(verbose_name="Created")
 
     class Meta:
         model = Order
@@ -89,18 +93,24 @@ class OrderTable(tables.Table):
         row_attrs = {"data-number": lambda record: record.number}
         empty_text = "No order matches."
 
+    def render_number(self, value, record):
+        return page_link(record.get_absolute_url(), value)
+
     def render_status(self, record):
         return status_badge(record)
 
+    def render_created_at(self, value):
+        return moment(value)
 
-class InvoiceTable(tables.Table):
-    number = tables.Column(linkify=True, attrs=PAGE_LINK)
+
+class InvoiceTable(PythonRows, tables.Table):
+    number = tables.Column()
     party = PartyColumn()
     warehouse = tables.Column(order_by="warehouse__code")
     status = tables.Column()
     order = tables.Column(verbose_name="Order", order_by="order__number")
     total = MoneyColumn()
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    created_at = tables.Column(verbose_name="Created")
 
     class Meta:
         model = Invoice
@@ -110,8 +120,14 @@ class InvoiceTable(tables.Table):
         row_attrs = {"data-number": lambda record: record.number}
         empty_text = "No invoice matches."
 
+    def render_number(self, value, record):
+        return page_link(record.get_absolute_url(), value)
+
     def render_status(self, record):
         return status_badge(record)
 
+    def render_created_at(self, value):
+        return moment(value)
+
     def render_order(self, value):
-        return format_html('<a href="{}" hx-boost="false">{}</a>', value.get_absolute_url(), value)
+        return page_link(value.get_absolute_url(), value)

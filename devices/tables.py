@@ -32,7 +32,6 @@ class DeviceTable(PythonRows, tables.Table):
 
     class Meta:
         model = Device
-        template_name = "devices/tables/device_table.html"
         fields = []
         sequence = [
             "serial",

@@ -6,17 +6,22 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from .exceptions import fmt
 from .models import Location, Movement, Product, StockConstraint
-from .rows import PythonRows
+from .rows import PythonRows, edit_button, moment, page_link
 from .web import detail_url_maker
+
+TRACEABLE_BADGE = mark_safe('<span class="badge yes">traceable</span>')
+INACTIVE_BADGE = mark_safe('<span class="badge">inactive</span>')
 
 
 class QuantityColumn(tables.Column):
+    ATTRS = {"th": {"class": "num"}, "td": {"class": "num"}}  # figures align right
+
     def __init__(self, *args, **kwargs):
-        attrs = {"th": {"class": "num"}, "td": {"class": "num"}}
-        super().__init__(*args, attrs=attrs, **kwargs)
+        super().__init__(*args, attrs=self.ATTRS, **kwargs)
 
     def render(self, value):
         return fmt(value)
@@ -44,7 +49,6 @@ class BalanceTable(PythonRows, tables.Table):
 
     class Meta:
         model = Product
-        template_name = "warehouse/tables/balance_table.html"
         fields = ["sku", "name", "traceable"]
         sequence = [
             "sku",
@@ -96,9 +100,7 @@ class BalanceTable(PythonRows, tables.Table):
         )
 
 
-class ProductTable(tables.Table):
-    """Headers, sorting and paging; the rows are written out in its template."""
-
+class ProductTable(PythonRows, tables.Table):
     sku = tables.Column(verbose_name="SKU")
     name = tables.Column(order_by=("name", "sku"))
     unit = tables.Column(order_by=("unit", "sku"))
@@ -108,38 +110,66 @@ class ProductTable(tables.Table):
 
     class Meta:
         model = Product
-        template_name = "warehouse/tables/product_table.html"
         fields = []
         sequence = ["sku", "name", "unit", "traceable", "active", "edit"]
         order_by = "sku"
         attrs = {"id": "products"}
+        row_attrs = {"data-sku": lambda record: record.sku}
         empty_text = "No product matches."
 
+    def render_sku(self, value, record):
+        return page_link(record.get_absolute_url(), value)
 
-class LocationTable(tables.Table):
-    """Headers, sorting and paging; the rows are written out in its template."""
+    def render_unit(self, record):
+        return record.get_unit_display()
 
+    def render_traceable(self, record):
+        return TRACEABLE_BADGE if record.traceable else ""
+
+    def render_active(self, record):
+        return "active" if record.active else INACTIVE_BADGE
+
+    def render_edit(self, record):
+        if not self.user_may("warehouse.change_product"):
+            return ""
+        return edit_button(reverse("warehouse:product_edit", args=[record.pk]))
+
+
+class LocationTable(PythonRows, tables.Table):
     warehouse = tables.Column(order_by=("warehouse__code", "code"))
     code = tables.Column(order_by=("code", "warehouse__code"))
     name = tables.Column(order_by=("name", "warehouse__code", "code"))
     kind = tables.Column(order_by=("kind", "warehouse__code", "code"))
-    products = QuantityColumn(order_by=("products", "warehouse__code", "code"))
+    products = tables.Column(
+        order_by=("products", "warehouse__code", "code"), attrs=QuantityColumn.ATTRS
+    )
     quantity = QuantityColumn(order_by=("quantity", "warehouse__code", "code"))
     edit = tables.Column(verbose_name="", empty_values=(), orderable=False)
 
     class Meta:
         model = Location
-        template_name = "warehouse/tables/location_table.html"
         fields = []
         sequence = ["warehouse", "code", "name", "kind", "products", "quantity", "edit"]
         order_by = "warehouse"
         attrs = {"id": "location-list"}
+        row_attrs = {"data-location": lambda record: record.pk}
         empty_text = "No location matches."
 
+    def render_name(self, value, record):
+        if record.active:
+            return value
+        return format_html('{} <span class="badge">inactive</span>', value)
 
-class MovementTable(tables.Table):
-    """Headers, sorting and paging; the rows are written out in its template."""
+    def render_kind(self, record):
+        return record.get_kind_display()
 
+    def render_edit(self, record):
+        if not self.user_may("warehouse.change_location"):
+            return ""
+        return edit_button(reverse("warehouse:location_edit", args=[record.pk]))
+
+
+class MovementTable(PythonRows, tables.Table):
     created_at = tables.Column(verbose_name="When")
     action = tables.Column(accessor="get_action_display", order_by="action", verbose_name="Action")
     product = tables.Column(
@@ -150,11 +180,10 @@ class MovementTable(tables.Table):
     destination = tables.Column(verbose_name="To", orderable=False)
     unit_cost = MoneyColumn(verbose_name="Unit cost")
     actor = tables.Column(verbose_name="Who", accessor="actor__username", default="system")
-    why = tables.Column(verbose_name="Why", accessor="reason", orderable=False, empty_values=())
+    why = tables.Column(verbose_name="Why", accessor="note", orderable=False, default="—")
 
     class Meta:
         model = Movement
-        template_name = "warehouse/tables/movement_table.html"
         fields = []
         sequence = [
             "created_at",
@@ -171,14 +200,29 @@ class MovementTable(tables.Table):
         attrs = {"id": "activity"}
         empty_text = "No movement matches."
 
+    def render_created_at(self, value):
+        return moment(value)
 
-class FifoTable(tables.Table):
+    def render_product(self, value, record):
+        link = page_link(record.product.get_absolute_url(), value)
+        if not record.serial:
+            return link
+        return format_html('{} <span class="muted">#{}</span>', link, record.serial)
+
+    def render_source(self, value):
+        return f"{value.warehouse.code}/{value.code}"
+
+    def render_destination(self, value):
+        return f"{value.warehouse.code}/{value.code}"
+
+
+class FifoTable(PythonRows, tables.Table):
     """The FIFO report: one row per product, warehouse and package number (dicts)."""
 
     product = tables.Column(accessor="product__sku", verbose_name="Product")
     warehouse = tables.Column(accessor="warehouse__code", verbose_name="Warehouse")
     package_number = tables.Column(verbose_name="Package", empty_values=())
-    received_at = tables.DateColumn(verbose_name="Received", format="Y-m-d")
+    received_at = tables.Column(verbose_name="Received")
     received = QuantityColumn(verbose_name="Received qty")
     received_value = MoneyColumn(verbose_name="Received value")
     consumed = QuantityColumn(verbose_name="Consumed qty")
@@ -221,6 +265,9 @@ class FifoTable(tables.Table):
             record["product__name"],
         )
 
+    def render_received_at(self, value):
+        return moment(value)[:10]
+
     def render_package_number(self, value, record):
         return format_html(
             '<a href="{}" hx-boost="false">{}</a>',
@@ -236,7 +283,7 @@ def fifo_package_url(product_id: int, package_number: str) -> str:
     return reverse("warehouse:fifo_package", args=[product_id, package_number])
 
 
-class LowStockTable(tables.Table):
+class LowStockTable(PythonRows, tables.Table):
     """Products below their minimum in a warehouse, with what to reorder."""
 
     product = tables.Column(accessor="product__sku", verbose_name="Product")

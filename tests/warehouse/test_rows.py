@@ -75,4 +75,60 @@ def test_a_missing_value_shows_the_column_default():
 def test_an_empty_table_shows_its_escaped_empty_text_across_every_column():
     html = ShelfTable([]).rows_html()
 
-    assert html == '<tr><td colspan="5">No shelf &lt;here&gt;.</td></tr>'
+    assert html == '<tr><td colspan="5" class="muted">No shelf &lt;here&gt;.</td></tr>'
+
+
+class ValuesTable(PythonRows, tables.Table):
+    code = tables.Column()
+    place = tables.Column(accessor="place__name")
+    quantity = QuantityColumn()
+
+    class Meta:
+        row_attrs = {"data-code": lambda record: record["code"]}
+
+
+def test_rows_of_a_values_query_read_their_keys_as_the_accessors_name_them():
+    row = {"code": "{A1}", "place__name": "Hall", "quantity": Decimal("4.0")}
+
+    html = ValuesTable([row]).rows_html()
+
+    assert _cells(html) == [["{A1}", "Hall", "4"]]
+    assert '<tr data-code="{A1}">' in html
+
+
+class GuardedTable(PythonRows, tables.Table):
+    code = tables.Column()
+    edit = tables.Column(empty_values=())
+
+    def render_edit(self, record):
+        return "Edit" if self.user_may("warehouse.change_location") else ""
+
+
+class CountingUser:
+    def __init__(self, *held):
+        self.held, self.asked = set(held), 0
+
+    def has_perm(self, permission):
+        self.asked += 1
+        return permission in self.held
+
+
+def _guarded(user, codes):
+    table = GuardedTable([SimpleNamespace(code=code) for code in codes])
+    table.request = SimpleNamespace(user=user)
+    return _cells(table.rows_html())
+
+
+def test_a_cell_for_one_permission_shows_to_its_holders_only_asking_once_per_table():
+    holder, other = (
+        CountingUser("warehouse.change_location"),
+        CountingUser("warehouse.view_location"),
+    )
+
+    assert _guarded(holder, ["A", "B", "C"]) == [["A", "Edit"], ["B", "Edit"], ["C", "Edit"]]
+    assert _guarded(other, ["A", "B"]) == [["A", ""], ["B", ""]]
+    assert (holder.asked, other.asked) == (1, 1)
+
+
+def test_a_table_shown_without_a_request_shows_no_guarded_cell():
+    assert _cells(GuardedTable([SimpleNamespace(code="A")]).rows_html()) == [["A", ""]]
