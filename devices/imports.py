@@ -35,6 +35,7 @@ from warehouse.models import Location, Movement, Party, Product, Warehouse
 
 from . import services
 from .exceptions import InvalidCharacteristics
+from .history import history_write
 from .models import Characteristic, Device, DeviceEvent, DeviceStatus, State
 
 Kind = Location.Kind
@@ -410,21 +411,23 @@ class DeviceImporter(RowImporter):
             for d in plan.create
         ]
         Device.objects.bulk_create(devices)
-        DeviceEvent.objects.bulk_create(
-            DeviceEvent(
-                device=device,
-                kind=DeviceEvent.Kind.TRANSITION,
-                action="import",
-                to_state=device.state,
-                to_location=device.location,
-                to_owner=device.owner,
-                movement=moved.get((device.product_id, device.serial)),
-                reason=REASON,
-                reference=reference,
-                actor=self.actor,
-                created_at=now,
-            )
-            for device in devices
+        history_write(
+            [
+                DeviceEvent(
+                    device=device,
+                    kind=DeviceEvent.Kind.TRANSITION,
+                    action="import",
+                    to_state=device.state,
+                    to_location=device.location,
+                    to_owner=device.owner,
+                    movement=moved.get((device.product_id, device.serial)),
+                    reason=REASON,
+                    reference=reference,
+                    actor=self.actor,
+                    created_at=now,
+                )
+                for device in devices
+            ]
         )
         for update in plan.update:
             device = update.device

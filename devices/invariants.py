@@ -17,6 +17,24 @@ def _places_sql() -> str:
 
 def register() -> None:
     invariant_register(
+        "every device history line has one device event",
+        sql_check(
+            f"""
+            SELECT {DEVICE} || ' history ' || h.id || ' (' || h.action || ')',
+                   COALESCE(e.n, 0) || ' device events'
+            FROM devices_deviceevent AS h
+            LEFT JOIN (
+                SELECT (data ->> 'history')::bigint AS history_id, COUNT(*) AS n
+                FROM warehouse_event WHERE starts_with(kind, 'device.') GROUP BY 1
+            ) AS e ON e.history_id = h.id
+            JOIN devices_device AS d ON d.id = h.device_id
+            JOIN warehouse_product AS p ON p.id = d.product_id
+            WHERE e.n IS DISTINCT FROM 1
+            """
+        ),
+        app="devices",
+    )
+    invariant_register(
         "blocked = blocked devices in storage",
         sql_check(
             f"""

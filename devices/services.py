@@ -35,6 +35,7 @@ from .exceptions import (
     InvalidPartSource,
     InvalidStatus,
 )
+from .history import history_write
 from .models import Characteristic, Device, DeviceEvent, DeviceStatus, InstalledPart, State
 from .states import GIVEN, ORIGIN, PREVIOUS, SAME, TRANSITIONS, Transition, TransitionRule
 
@@ -250,15 +251,19 @@ def device_register_own(
                 f"{product.sku} #{serial} or electronic id {electronic_id or '—'} was"
                 " registered by someone else meanwhile."
             ) from exc
-        DeviceEvent.objects.create(
-            device=device,
-            kind=DeviceEvent.Kind.TRANSITION,
-            action="register_own",
-            to_state=State.OWN,
-            to_owner=party,
-            reason=reason,
-            actor=stock.actor_recorded(actor),
-            created_at=now,
+        history_write(
+            [
+                DeviceEvent(
+                    device=device,
+                    kind=DeviceEvent.Kind.TRANSITION,
+                    action="register_own",
+                    to_state=State.OWN,
+                    to_owner=party,
+                    reason=reason,
+                    actor=stock.actor_recorded(actor),
+                    created_at=now,
+                )
+            ]
         )
         return device
     if device.state != State.OWN:
@@ -497,15 +502,19 @@ def device_assemble(
     row, _ = InstalledPart.objects.select_for_update().get_or_create(device=device, product=part)
     row.quantity += quantity
     row.save(update_fields=["quantity"])
-    DeviceEvent.objects.create(
-        device=device,
-        kind=DeviceEvent.Kind.ASSEMBLY,
-        action="assemble",
-        changes={"part": part.sku, "quantity": str(quantity)},
-        movement=movement,
-        reason=reason,
-        actor=stock.actor_recorded(actor),
-        created_at=now,
+    history_write(
+        [
+            DeviceEvent(
+                device=device,
+                kind=DeviceEvent.Kind.ASSEMBLY,
+                action="assemble",
+                changes={"part": part.sku, "quantity": str(quantity)},
+                movement=movement,
+                reason=reason,
+                actor=stock.actor_recorded(actor),
+                created_at=now,
+            )
+        ]
     )
     return row
 
@@ -555,15 +564,19 @@ def device_disassemble(
     )[0]
     row.quantity -= quantity
     row.save(update_fields=["quantity"])
-    DeviceEvent.objects.create(
-        device=device,
-        kind=DeviceEvent.Kind.ASSEMBLY,
-        action="disassemble",
-        changes={"part": part.sku, "quantity": str(quantity)},
-        movement=movement,
-        reason=reason,
-        actor=stock.actor_recorded(actor),
-        created_at=now,
+    history_write(
+        [
+            DeviceEvent(
+                device=device,
+                kind=DeviceEvent.Kind.ASSEMBLY,
+                action="disassemble",
+                changes={"part": part.sku, "quantity": str(quantity)},
+                movement=movement,
+                reason=reason,
+                actor=stock.actor_recorded(actor),
+                created_at=now,
+            )
+        ]
     )
     return row
 
@@ -662,23 +675,27 @@ def _event(
     status_now = device.status.name if device.status_id else ""
     if before["status"] != status_now:
         changes["status"] = [before["status"], status_now]
-    return DeviceEvent.objects.create(
-        device=device,
-        kind=kind,
-        action=action,
-        from_state=before["state"],
-        to_state=device.state,
-        from_location_id=before["location_id"],
-        to_location_id=device.location_id,
-        from_owner_id=before["owner_id"],
-        to_owner_id=device.owner_id,
-        changes=changes,
-        movement=movement,
-        reason=reason,
-        reference=reference,
-        actor=stock.actor_recorded(actor),
-        created_at=now,
-    )
+    return history_write(
+        [
+            DeviceEvent(
+                device=device,
+                kind=kind,
+                action=action,
+                from_state=before["state"],
+                to_state=device.state,
+                from_location_id=before["location_id"],
+                to_location_id=device.location_id,
+                from_owner_id=before["owner_id"],
+                to_owner_id=device.owner_id,
+                changes=changes,
+                movement=movement,
+                reason=reason,
+                reference=reference,
+                actor=stock.actor_recorded(actor),
+                created_at=now,
+            )
+        ]
+    )[0]
 
 
 def _plain(value):
@@ -714,15 +731,19 @@ def device_reserve(
     device.reserved_by = document
     device.updated_at = now
     device.save(update_fields=["reserved_by", "updated_at"])
-    DeviceEvent.objects.create(
-        device=device,
-        kind=DeviceEvent.Kind.RESERVATION,
-        action="reserve",
-        from_state=device.state,
-        to_state=device.state,
-        reference=document,
-        actor=stock.actor_recorded(actor),
-        created_at=now,
+    history_write(
+        [
+            DeviceEvent(
+                device=device,
+                kind=DeviceEvent.Kind.RESERVATION,
+                action="reserve",
+                from_state=device.state,
+                to_state=device.state,
+                reference=document,
+                actor=stock.actor_recorded(actor),
+                created_at=now,
+            )
+        ]
     )
     return device
 
@@ -732,21 +753,25 @@ def devices_release(*, document: str, actor=None, now=None) -> int:
     """Free every device a document held (cancelled, or its lines went out)."""
     now = now or timezone.now()
     held = list(Device.objects.filter(reserved_by=document).order_by("id"))
+    lines = []
     for device in held:
         device = _device_lock(device)
         device.reserved_by = ""
         device.updated_at = now
         device.save(update_fields=["reserved_by", "updated_at"])
-        DeviceEvent.objects.create(
-            device=device,
-            kind=DeviceEvent.Kind.RESERVATION,
-            action="release",
-            from_state=device.state,
-            to_state=device.state,
-            reference=document,
-            actor=stock.actor_recorded(actor),
-            created_at=now,
+        lines.append(
+            DeviceEvent(
+                device=device,
+                kind=DeviceEvent.Kind.RESERVATION,
+                action="release",
+                from_state=device.state,
+                to_state=device.state,
+                reference=document,
+                actor=stock.actor_recorded(actor),
+                created_at=now,
+            )
         )
+    history_write(lines)
     return len(held)
 
 

@@ -21,6 +21,7 @@ from warehouse.identity import identity_clean, identity_key
 from warehouse.models import Location, Movement, Product
 
 from .exceptions import DuplicateSerial, InvalidDeviceLocation
+from .history import history_write
 from .models import Device, DeviceEvent, State
 from .services import device_transition
 
@@ -127,7 +128,7 @@ def _devices_create(movements: Sequence[Movement], *, actor, action: str) -> lis
         # Two bookings of one new serial at once: the unique key is the backstop.
         raise DuplicateSerial("A serial number was booked by someone else meanwhile.") from exc
     by_serial = {(d.product_id, d.serial): d for d in devices}
-    DeviceEvent.objects.bulk_create(
+    history_write(
         [
             DeviceEvent(
                 device=by_serial[(m.product_id, m.serial)],

@@ -2,8 +2,8 @@
 
 Every table: SELECT, INSERT, UPDATE, DELETE; every sequence: USAGE, SELECT;
 the same for tables made later (default privileges). The append-only tables,
-the ledger and the device history, keep SELECT and INSERT only. TRUNCATE,
-REFERENCES and TRIGGER are never granted: TRUNCATE fires no row trigger, so
+the ledger, the device history and the event outbox, keep SELECT and INSERT
+only. TRUNCATE, REFERENCES and TRIGGER are never granted: TRUNCATE fires no row trigger, so
 the append-only triggers alone could not stop it, and it is the owner's (the
 test runner's flush). Not being the owner, the application cannot disable a
 trigger or drop a table either, and not being a superuser it cannot set
@@ -19,7 +19,7 @@ from django.db import connections, transaction
 from inventory_site.database import app_role_name
 
 # Models whose rows are never updated or deleted (each has its append-only trigger).
-APPEND_ONLY_MODELS = ("warehouse.Movement", "devices.DeviceEvent")
+APPEND_ONLY_MODELS = ("warehouse.Movement", "devices.DeviceEvent", "warehouse.Event")
 
 
 def append_only_tables() -> list[str]:

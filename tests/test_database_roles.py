@@ -1,6 +1,7 @@
-"""The application's database role may append to the ledger and the device history, never
-rewrite them; its other tables are its to write. The tests run as the owner; these connect
-to the same test database as the application role, as the running site does."""
+"""The application's database role may append to the ledger, the device history and the
+event outbox, never rewrite them; its other tables are its to write. The tests run as the
+owner; these connect to the same test database as the application role, as the running
+site does."""
 
 import psycopg
 import pytest
@@ -13,6 +14,7 @@ from tests.devices.factories import devices_in, world_create
 
 LEDGER = "warehouse_movement"
 HISTORY = "devices_deviceevent"
+EVENTS = "warehouse_event"
 
 pytestmark = pytest.mark.skipif(
     app_role_name() == connection.settings_dict["USER"],
@@ -87,6 +89,21 @@ def test_the_application_role_appends_to_the_ledger_and_the_history(app_db, book
         assert _count(app_db, table) == count + 1, table
 
 
+def test_the_application_role_appends_to_the_events_with_its_transaction_id(app_db, booked):
+    count = _count(app_db, EVENTS)
+
+    with app_db.transaction():
+        txid, mine = app_db.execute(
+            "INSERT INTO warehouse_event"
+            " (created_at, kind, subject, document_type, document_number, data)"
+            " VALUES (now(), 'order.confirmed', '{}', 'order', 'ORD-000001', '{}')"
+            " RETURNING txid, pg_current_xact_id()::text::bigint"
+        ).fetchone()
+
+    assert _count(app_db, EVENTS) == count + 1
+    assert txid == mine
+
+
 REWRITES = [
     "UPDATE {t} SET id = id",
     "DELETE FROM {t}",
@@ -98,12 +115,15 @@ REWRITES = [
 ]
 
 
-@pytest.mark.parametrize("table", [LEDGER, HISTORY])
-def test_the_application_role_cannot_rewrite_the_ledger_or_the_history(app_db, booked, table):
+@pytest.mark.parametrize("table", [LEDGER, HISTORY, EVENTS])
+def test_the_application_role_cannot_rewrite_the_ledger_the_history_or_the_events(
+    app_db, booked, table
+):
+    count = _count(app_db, table)
     queries = [sql.SQL(s).format(t=sql.Identifier(table)) for s in REWRITES]
 
     assert _allowed(app_db, queries) == []
-    assert _count(app_db, table) == 1  # the one row booked in is still there
+    assert _count(app_db, table) == count >= 1  # the rows booked in are still there
 
 
 def test_the_application_role_cannot_truncate_its_way_to_the_ledger_through_another_table(
@@ -190,4 +210,4 @@ def test_every_table_with_an_append_only_trigger_is_kept_append_only_by_the_gran
         )
         guarded = {name for (name,) in cursor.fetchall()}
 
-    assert guarded == set(append_only_tables()) == {LEDGER, HISTORY}
+    assert guarded == set(append_only_tables()) == {LEDGER, HISTORY, EVENTS}

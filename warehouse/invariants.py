@@ -294,3 +294,28 @@ invariant_register(
     ),
     app="warehouse",
 )
+
+invariant_register(
+    "every ledger line has one movement.booked event, every event's movement exists",
+    sql_check(
+        """
+        SELECT 'movement ' || m.id || ' (SKU '
+               || (SELECT sku FROM warehouse_product WHERE id = m.product_id) || ')',
+               COALESCE(e.n, 0) || ' movement.booked events'
+        FROM warehouse_movement AS m
+        LEFT JOIN (
+            SELECT movement_id, COUNT(*) AS n FROM warehouse_event
+            WHERE kind = 'movement.booked' GROUP BY movement_id
+        ) AS e ON e.movement_id = m.id
+        WHERE e.n IS DISTINCT FROM 1
+        UNION ALL
+        SELECT 'event ' || e.id || ' (' || e.kind || ')',
+               'its movement ' || e.movement_id || ' does not exist'
+        FROM warehouse_event AS e
+        WHERE e.movement_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM warehouse_movement AS m WHERE m.id = e.movement_id)
+        """
+    ),
+    app="warehouse",
+    whole_ledger=True,
+)

@@ -595,3 +595,106 @@ class OnceKey(models.Model):
 
     def __str__(self):
         return f"{self.key} ({self.scope})"
+
+
+class TransactionId(models.Func):
+    """The writing transaction's id (`pg_current_xact_id()`, an xid8) as a bigint.
+
+    An xid8 is the 64-bit epoch-and-xid: it never wraps, and its text is a
+    bigint. A column default, so every INSERT of a transaction carries the same.
+    """
+
+    template = "(pg_current_xact_id()::text::bigint)"
+    output_field = models.BigIntegerField()
+
+
+class Event(models.Model):
+    """One line of the event outbox: what happened, to what, written with the change itself.
+
+    Append-only like the ledger (trigger `event_append_only`). Read in the
+    order (txid, id) by `warehouse.events.events_after`; written by
+    `warehouse.events.events_record` only.
+    """
+
+    class Kind(models.TextChoices):
+        # The one list of kinds: `<what>.<what happened to it>`.
+        MOVEMENT_BOOKED = "movement.booked", "Movement booked"
+        DEVICE_STOCKED_IN = "device.stocked_in", "Device stocked in"
+        DEVICE_ADJUSTED_IN = "device.adjusted_in", "Device counted in"
+        DEVICE_IMPORTED = "device.imported", "Device imported"
+        DEVICE_BLOCKED = "device.blocked", "Device blocked"
+        DEVICE_UNBLOCKED = "device.unblocked", "Device unblocked"
+        DEVICE_DISPATCHED = "device.dispatched", "Device dispatched"
+        DEVICE_UNDISPATCHED = "device.undispatched", "Device dispatch undone"
+        DEVICE_SOLD = "device.sold", "Device sold"
+        DEVICE_RENTED = "device.rented", "Device rented"
+        DEVICE_RENTAL_RETURNED = "device.rental_returned", "Device back from rental"
+        DEVICE_RETURNED = "device.returned", "Device returned (credit note)"
+        DEVICE_TRANSFERRED = "device.transferred", "Device ownership transferred"
+        DEVICE_REGISTERED = "device.registered", "Own device registered"
+        DEVICE_WRITTEN_OFF = "device.written_off", "Device written off"
+        DEVICE_FOUND = "device.found", "Device found again"
+        DEVICE_MOVED = "device.moved", "Device moved"
+        DEVICE_STATUS_SET = "device.status_set", "Device status set"
+        DEVICE_DETAILS_SET = "device.details_set", "Device characteristics edited"
+        DEVICE_ASSEMBLED = "device.assembled", "Part installed in a device"
+        DEVICE_DISASSEMBLED = "device.disassembled", "Part taken out of a device"
+        DEVICE_RESERVED = "device.reserved", "Device reserved"
+        DEVICE_RELEASED = "device.released", "Device released"
+        ORDER_CREATED = "order.created", "Order drafted"
+        ORDER_CONFIRMED = "order.confirmed", "Order confirmed"
+        ORDER_DISPATCHED = "order.dispatched", "Order dispatched"
+        ORDER_COMPLETED = "order.completed", "Order completed"
+        ORDER_CANCELLED = "order.cancelled", "Order cancelled"
+        INVOICE_CREATED = "invoice.created", "Invoice drafted"
+        INVOICE_ISSUED = "invoice.issued", "Invoice issued"
+        INVOICE_POSTED = "invoice.posted", "Invoice posted"
+        INVOICE_CANCELLED = "invoice.cancelled", "Invoice cancelled"
+        CREDIT_NOTE_CREATED = "credit_note.created", "Credit note drafted"
+        CREDIT_NOTE_POSTED = "credit_note.posted", "Credit note posted"
+        CREDIT_NOTE_CANCELLED = "credit_note.cancelled", "Credit note cancelled"
+        RENTAL_RETURNED = "rental.returned", "Rental returned"
+
+    id = models.BigAutoField(primary_key=True)
+    # Set by the column default: the id of the transaction that wrote the row.
+    txid = models.BigIntegerField(db_default=TransactionId(), editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # What it happened to, by its natural key: {"type": "device", "serial": …, "product": sku}.
+    subject = models.JSONField(default=dict)
+    # The ledger line it belongs to (a movement's own event, a device's move).
+    movement = models.ForeignKey(
+        Movement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,  # `event_movement_booked_unique` serves the look-up
+    )
+    # The document it belongs to, by type and number ("order", "ORD-000042"): billing is above.
+    document_type = models.CharField(max_length=16, blank=True)
+    document_number = models.CharField(max_length=32, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
+    )
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["txid", "id"]
+        indexes = [models.Index(fields=["txid", "id"], name="event_position")]
+        constraints = [
+            # A ledger line has one `movement.booked` event (the invariants check it has one).
+            models.UniqueConstraint(
+                fields=["movement"],
+                condition=Q(kind="movement.booked"),
+                name="event_movement_booked_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk}"

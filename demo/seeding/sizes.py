@@ -291,6 +291,7 @@ BIG_TABLES = [
     "warehouse_layerconsumption",
     "devices_device",
     "devices_deviceevent",
+    "warehouse_event",
     "billing_order",
     "billing_orderline",
     "billing_orderline_assigned_devices",

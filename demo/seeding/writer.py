@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.db import connection
 
+from devices.history import EVENT_KINDS
 from devices.models import State
 
 from .sizes import (
@@ -291,6 +292,10 @@ class Writer(Player):
             cursor.execute("ANALYZE warehouse_stockposition")
             cursor.execute(BALANCES_SQL)
         self.step("projections derived in SQL", started)
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute(events_sql())
+        self.step("events derived in SQL", started)
 
     def sequences(self) -> None:
         """Document numbers continue after the generated ones; id sequences after the rows."""
@@ -377,6 +382,57 @@ GROUP BY pos.product_id, pos.warehouse_id
 
 
 # --------------------------------------------------------------------------- indexes
+
+
+def events_sql() -> str:
+    """The outbox rows the services write with each ledger line and history line
+    (warehouse.events.movement_events, devices.history.device_event), in time order.
+
+    A device event tells the device's status on its latest line (the demo sets a
+    status once, at the end). One transaction writes them all: one txid.
+    """
+    kinds = ", ".join(f"('{action}', '{kind}')" for action, kind in EVENT_KINDS.items())
+    return f"""
+INSERT INTO warehouse_event
+    (created_at, kind, subject, movement_id, document_type, document_number, actor_id, data)
+SELECT created_at, kind, subject, movement_id, '', '', actor_id, data FROM (
+    SELECT m.created_at, 0 AS after_movement, m.id AS source_id, 'movement.booked' AS kind,
+        CASE WHEN m.serial <> ''
+            THEN jsonb_build_object('type', 'device', 'serial', m.serial, 'product', p.sku)
+            ELSE jsonb_build_object('type', 'product', 'sku', p.sku)
+        END AS subject,
+        m.id AS movement_id, m.actor_id,
+        jsonb_build_object(
+            'action', m.action, 'sku', p.sku, 'quantity', trim_scale(m.quantity)::text,
+            'from', src.code, 'to', dst.code, 'unit_cost', trim_scale(m.unit_cost)::text,
+            'serial', m.serial, 'reference', m.reference
+        ) AS data
+    FROM warehouse_movement AS m
+    JOIN warehouse_product AS p ON p.id = m.product_id
+    JOIN warehouse_location AS src ON src.id = m.source_id
+    JOIN warehouse_location AS dst ON dst.id = m.destination_id
+    UNION ALL
+    SELECT h.created_at, 1, h.id, k.kind,
+        jsonb_build_object('type', 'device', 'serial', d.serial, 'product', p.sku),
+        h.movement_id, h.actor_id,
+        jsonb_build_object(
+            'history', h.id, 'action', h.action, 'from_state', h.from_state,
+            'to_state', h.to_state,
+            'status', CASE WHEN h.id = last.id THEN COALESCE(st.name, '') ELSE '' END,
+            'from_owner', h.from_owner_id, 'to_owner', h.to_owner_id, 'changes', h.changes,
+            'reason', h.reason, 'reference', h.reference
+        )
+    FROM devices_deviceevent AS h
+    JOIN (VALUES {kinds}) AS k (action, kind) ON k.action = h.action
+    JOIN devices_device AS d ON d.id = h.device_id
+    JOIN warehouse_product AS p ON p.id = d.product_id
+    LEFT JOIN devices_devicestatus AS st ON st.id = d.status_id
+    LEFT JOIN (
+        SELECT device_id, MAX(id) AS id FROM devices_deviceevent GROUP BY device_id
+    ) AS last ON last.device_id = h.device_id
+) AS events
+ORDER BY created_at, after_movement, source_id
+"""
 
 
 class _without_secondary_indexes:

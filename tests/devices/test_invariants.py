@@ -73,3 +73,42 @@ def test_a_device_whose_place_disagrees_with_its_location_is_named(books):
     [found] = violations("each device's place agrees with its state and its location's kind")
     assert found.startswith(f"device {sku} #{serial}: new in a quarantine place, its location ")
     assert found.endswith(" is storage")
+
+
+ONE_EACH = "every device history line has one device event"
+HISTORY = """
+    SELECT h.id, h.action, p.sku, d.serial, e.id FROM devices_deviceevent AS h
+    JOIN devices_device AS d ON d.id = h.device_id
+    JOIN warehouse_product AS p ON p.id = d.product_id
+    JOIN warehouse_event AS e ON (e.data ->> 'history')::bigint = h.id
+    ORDER BY h.id
+"""
+
+
+def test_demo_books_have_one_device_event_per_history_line(books):
+    assert sql("SELECT COUNT(*) FROM devices_deviceevent")[0][0] > 0
+    assert violations(ONE_EACH) == []
+
+
+def test_a_history_line_whose_device_event_was_deleted_is_named(books):
+    history_id, action, sku, serial, event_id = one(HISTORY)
+    sql("ALTER TABLE warehouse_event DISABLE TRIGGER event_append_only")
+    sql("DELETE FROM warehouse_event WHERE id = %s", [event_id])
+
+    assert violations(ONE_EACH) == [
+        f"device {sku} #{serial} history {history_id} ({action}): 0 device events"
+    ]
+
+
+def test_a_history_line_with_two_device_events_is_named(books):
+    history_id, action, sku, serial, event_id = one(HISTORY)
+    sql(
+        "INSERT INTO warehouse_event (created_at, kind, subject, document_type,"
+        " document_number, data) SELECT created_at, kind, subject, '', '', data"
+        " FROM warehouse_event WHERE id = %s",
+        [event_id],
+    )
+
+    assert violations(ONE_EACH) == [
+        f"device {sku} #{serial} history {history_id} ({action}): 2 device events"
+    ]

@@ -209,3 +209,61 @@ def test_manage_py_check_books_exits_0_on_agreeing_books_and_1_naming_the_row():
     assert (agreeing.returncode, agreeing.stdout.startswith("Books agree:")) == (0, True)
     assert disagreeing.returncode == 1
     assert f"SKU {sku} at {warehouse}/{code}: cached" in disagreeing.stdout
+
+
+EVENTS = "every ledger line has one movement.booked event, every event's movement exists"
+BOOKED = """
+    SELECT e.id, e.movement_id, p.sku FROM warehouse_event AS e
+    JOIN warehouse_movement AS m ON m.id = e.movement_id
+    JOIN warehouse_product AS p ON p.id = m.product_id
+    WHERE e.kind = 'movement.booked' ORDER BY e.id
+"""
+
+
+def test_demo_books_have_one_movement_booked_event_per_ledger_line(books):
+    assert sql("SELECT COUNT(*) FROM warehouse_movement")[0][0] > 0
+    assert violations(EVENTS) == []
+    assert sql(
+        "SELECT COUNT(*) = (SELECT COUNT(*) FROM warehouse_movement) FROM warehouse_event"
+        " WHERE kind = 'movement.booked'"
+    ) == [(True,)]
+
+
+def test_a_ledger_line_whose_event_was_deleted_is_named(books):
+    event_id, movement_id, sku = one(BOOKED)
+    sql("ALTER TABLE warehouse_event DISABLE TRIGGER event_append_only")
+    sql("DELETE FROM warehouse_event WHERE id = %s", [event_id])
+
+    assert violations(EVENTS) == [f"movement {movement_id} (SKU {sku}): 0 movement.booked events"]
+
+
+def test_a_ledger_line_with_two_events_is_named(books):
+    event_id, movement_id, sku = one(BOOKED)
+    sql("DROP INDEX event_movement_booked_unique")
+    sql(
+        "INSERT INTO warehouse_event (created_at, kind, subject, movement_id, document_type,"
+        " document_number, data) SELECT created_at, kind, subject, movement_id, '', '', data"
+        " FROM warehouse_event WHERE id = %s",
+        [event_id],
+    )
+
+    assert violations(EVENTS) == [f"movement {movement_id} (SKU {sku}): 2 movement.booked events"]
+
+
+def test_an_event_whose_movement_does_not_exist_is_named(books):
+    (fk,) = one(
+        "SELECT conname FROM pg_constraint WHERE conrelid = 'warehouse_event'::regclass"
+        " AND contype = 'f' AND pg_get_constraintdef(oid) LIKE '%%(movement_id)%%'"
+    )
+    sql(f'ALTER TABLE warehouse_event DROP CONSTRAINT "{fk}"')
+    (missing,) = one("SELECT MAX(id) + 1000 FROM warehouse_movement")
+    (event_id,) = sql(
+        "INSERT INTO warehouse_event (created_at, kind, subject, movement_id, document_type,"
+        " document_number, data) VALUES (now(), 'device.moved', '{}', %s, '', '', '{}')"
+        " RETURNING id",
+        [missing],
+    )[0]
+
+    assert violations(EVENTS) == [
+        f"event {event_id} (device.moved): its movement {missing} does not exist"
+    ]

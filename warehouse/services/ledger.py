@@ -4,7 +4,8 @@
 locks them in a fixed order (the product × warehouse rows sorted by product
 id then warehouse id, then the product × location rows sorted by product id
 then location id) so two requests cannot deadlock, checks every rule, then
-writes ledger rows, positions and warehouse balances together. Every
+writes ledger rows, their `movement.booked` events (warehouse.events),
+positions and warehouse balances together. Every
 business action of the package books through it.
 """
 
@@ -17,6 +18,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from ..events import events_record, movement_events
 from ..exceptions import InactiveProduct, InsufficientStock, InvalidDestination, InvalidSerials
 from ..models import ZERO, Location, Movement, StockPosition, WarehouseStock
 from .base import (
@@ -41,7 +43,7 @@ def movements_book(
     now: datetime | None = None,
     batch: uuid.UUID | None = None,
 ) -> list[Movement]:
-    """Write movements, positions and warehouse balances together, or nothing.
+    """Write movements, their events, positions and warehouse balances together, or nothing.
 
     Locks every product × warehouse and product × location row it changes in
     a fixed order. Raises InsufficientStock when a real location (or the
@@ -136,6 +138,7 @@ def movements_book(
 
     _packages_for_arrivals(movements, now)
     Movement.objects.bulk_create(movements)
+    events_record(movement_events(movements))
     _fifo_apply(movements)
     _packages_put_away(movements)
     StockPosition.objects.bulk_update(positions.values(), ["quantity"])
