@@ -27,7 +27,10 @@ class ApiCursorPagination(CursorPagination):
     ordering = ("-pk",)  # views name their own
 
     def get_ordering(self, request, queryset, view):
-        ordering = super().get_ordering(request, queryset, view)
+        if any(issubclass(b, OrderingFilter) for b in getattr(view, "filter_backends", ())):
+            ordering = super().get_ordering(request, queryset, view)
+        else:  # DRF would take the paginator's own: the view's is the one that fits its rows
+            ordering = getattr(view, "ordering", None) or self.ordering
         return tuple(ordering) if not isinstance(ordering, str) else (ordering,)
 
     def decode_cursor(self, request):

@@ -25,6 +25,13 @@ STOCK = ("warehouse.view_warehousestock",)
 EXPECTED = {
     "api:product_list": ("warehouse.view_product",),
     "api:product_detail": ("warehouse.view_product",),
+    "api:warehouse_list": ("warehouse.view_warehouse",),
+    "api:location_list": ("warehouse.view_location",),
+    "api:location_positions": ("warehouse.view_stockposition",),
+    "api:stock_balance": STOCK,
+    "api:low_stock": STOCK,
+    "api:movement_list": ("warehouse.view_movement",),
+    "api:fifo_layers": STOCK,
 }
 # Not resources: every signed-in user reads the schema; the docs page is a page.
 OPEN_TO_SIGNED_IN = {"api:schema", "api:docs"}
@@ -51,7 +58,7 @@ def world(db):
     warehouse = WarehouseFactory(code="main")
     location = LocationFactory(warehouse=warehouse, code="A1")
     product = ProductFactory(sku="LTP-2")
-    return {"sku": product.sku, "code": warehouse.code, "location": location.code}
+    return {"sku": product.sku, "warehouse": warehouse.code, "location": location.code}
 
 
 def _address(route: str, world) -> str:
