@@ -11,8 +11,7 @@ from django.urls import include, path
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from .throttling import ratelimit_headers
-from .views import ApiMixin
+from .views import ApiMixin, RateLimitHeaders
 
 app_name = "api"
 
@@ -23,7 +22,7 @@ class Schema(ApiMixin, SpectacularAPIView):
     renderer_classes = [OpenApiJsonRenderer, OpenApiYamlRenderer]
 
 
-class Docs(SpectacularSwaggerSplitView):
+class Docs(RateLimitHeaders, SpectacularSwaggerSplitView):
     template_name = "api/swagger_ui.html"
     url_name = "api:schema"
 
@@ -31,11 +30,6 @@ class Docs(SpectacularSwaggerSplitView):
     def as_view(cls, **initkwargs):
         # DRF marks its views login-not-required; this one is a page: to the login first.
         return login_required(super().as_view(**initkwargs))
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        ratelimit_headers(request, response)
-        return response
 
 
 urlpatterns = [

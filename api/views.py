@@ -26,7 +26,16 @@ from .permissions import MethodPermissions
 from .throttling import ratelimit_headers
 
 
-class ApiMixin:
+class RateLimitHeaders:
+    """Mixed into a DRF view: the throttle's count as `X-RateLimit-*` headers."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        ratelimit_headers(request, response)
+        return response
+
+
+class ApiMixin(RateLimitHeaders):
     permission_classes = [IsAuthenticated, MethodPermissions]
     permissions_by_method: dict[str, tuple[str, ...]] = {}
 
@@ -35,11 +44,6 @@ class ApiMixin:
         # The API answers 401 itself (tokens too): Django's login redirect must not answer
         # first. DRF 3.15+ marks its views so already; said here so it cannot go unnoticed.
         return login_not_required(super().as_view(**initkwargs))
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        ratelimit_headers(request, response)
-        return response
 
 
 class ApiListView(ApiMixin, generics.ListAPIView):

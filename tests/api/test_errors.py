@@ -131,3 +131,12 @@ def test_a_nul_in_the_query_answers_400_in_json(clerk_api):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
     assert response.json()["error"]["field"] == "q"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/api/products/LTP%00-2/", "/api/locations/%00/%00/positions/"])
+def test_a_nul_in_the_address_answers_400_in_json(clerk_api, url):
+    response = clerk_api.get(url)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
