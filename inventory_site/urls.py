@@ -11,6 +11,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # The JSON API: token or session, the pages' permissions (api/urls.py).
+    path("api/", include("api.urls")),
     # The stock pages book through the devices app's booking module, which keeps
     # devices and ledger in step for traceable products and passes counted ones through.
     path("", include((warehouse_urls.patterns(stock=stock_booking), "warehouse"))),

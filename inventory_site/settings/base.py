@@ -31,9 +31,13 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "csp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from our own static files
     "warehouse",
     "devices",
     "billing",
+    "api",  # the JSON API over the three apps (issue 13)
     "demo",  # the demo data and the benchmark: tools over every app
     "inventory_site",  # grants the application role its rights after migrate
 ]
@@ -44,6 +48,8 @@ MIDDLEWARE = [
     # Renews a signed-in session's idle time, writing it once a minute at most.
     "inventory_site.middleware.session_renewing",
     "django.middleware.common.CommonMiddleware",
+    # A NUL in an /api/ query answers in the API's JSON error shape; the site's guard the rest.
+    "api.middleware.nul_refusing",
     "inventory_site.middleware.nul_refusing",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -142,3 +148,34 @@ CONTENT_SECURITY_POLICY = {
 # view does not write the session row each time).
 INVENTORY_SESSION_IDLE_MINUTES = int(os.environ.get("INVENTORY_SESSION_IDLE_MINUTES", "60"))
 SESSION_COOKIE_AGE = INVENTORY_SESSION_IDLE_MINUTES * 60
+
+# --- The JSON API (api/): tokens or the session, the pages' permissions ----------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
+        # The browser (the docs page); DRF asks for the CSRF token on unsafe methods.
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    # Counted in the default cache (per process unless CACHES names a shared one).
+    "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("INVENTORY_API_RATE", "1000/min")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Inventory back-office API",
+    "DESCRIPTION": "Stock, devices and billing documents: the same rules as the pages.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -1,0 +1,1 @@
+"""The warehouse's reads: serializers over its models and selectors, views, routes."""

@@ -1,0 +1,21 @@
+"""The warehouse's API routes (included under /api/ by api/urls.py)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("products/", views.ProductList.as_view(), name="product_list"),
+    path("products/<str:sku>/", views.ProductDetail.as_view(), name="product_detail"),
+    path("warehouses/", views.WarehouseList.as_view(), name="warehouse_list"),
+    path("locations/", views.LocationList.as_view(), name="location_list"),
+    path(
+        "locations/<str:warehouse>/<str:location>/positions/",
+        views.LocationPositions.as_view(),
+        name="location_positions",
+    ),
+    path("stock/", views.StockBalance.as_view(), name="stock_balance"),
+    path("stock/low/", views.LowStock.as_view(), name="low_stock"),
+    path("movements/", views.MovementList.as_view(), name="movement_list"),
+    path("fifo/", views.FifoLayers.as_view(), name="fifo_layers"),
+]

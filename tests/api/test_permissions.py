@@ -1,0 +1,135 @@
+"""Every API endpoint asks the permission of the page that shows the same thing.
+
+The endpoints are walked from the URL list (as tests/test_permissions.py walks
+the pages): each must have its expected permission written here, apart from
+the views. For each: a role holding it gets 200, a user holding every other
+permission of the three apps gets 403, a user without any gets 403, and an
+anonymous request 401.
+"""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.api.conftest import role_user, token_client
+from tests.warehouse.factories import (
+    LocationFactory,
+    ProductFactory,
+    UserFactory,
+    WarehouseFactory,
+)
+
+STOCK = ("warehouse.view_warehousestock",)
+EXPECTED = {
+    "api:product_list": ("warehouse.view_product",),
+    "api:product_detail": ("warehouse.view_product",),
+    "api:warehouse_list": ("warehouse.view_warehouse",),
+    "api:location_list": ("warehouse.view_location",),
+    "api:location_positions": ("warehouse.view_stockposition",),
+    "api:stock_balance": STOCK,
+    "api:low_stock": STOCK,
+    "api:movement_list": ("warehouse.view_movement",),
+    "api:fifo_layers": STOCK,
+}
+# Not resources: every signed-in user reads the schema; the docs page is a page.
+OPEN_TO_SIGNED_IN = {"api:schema", "api:docs"}
+ROLES = ("Warehouse staff", "Billing clerk")
+APPS = ("warehouse", "devices", "billing")
+PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def api_endpoints(resolver=None, prefix="", namespace=""):
+    """(name, route, view class) of every route under /api/."""
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = entry.namespace or namespace
+            route = prefix + str(entry.pattern)
+            if inner == "api" or route.startswith("api/"):
+                yield from api_endpoints(entry, route, inner)
+        elif isinstance(entry, URLPattern) and namespace == "api":
+            view = getattr(entry.callback, "view_class", None) or entry.callback.cls
+            yield f"api:{entry.name}", prefix + str(entry.pattern), view
+
+
+@pytest.fixture
+def world(db):
+    warehouse = WarehouseFactory(code="main")
+    location = LocationFactory(warehouse=warehouse, code="A1")
+    product = ProductFactory(sku="LTP-2")
+    return {"sku": product.sku, "warehouse": warehouse.code, "location": location.code}
+
+
+def _address(route: str, world) -> str:
+    return "/" + PARAM.sub(lambda m: str(world[m[2]]), route)
+
+
+def _all_permissions_but(needed):
+    return [
+        p
+        for p in Permission.objects.filter(content_type__app_label__in=APPS).select_related(
+            "content_type"
+        )
+        if f"{p.content_type.app_label}.{p.codename}" not in needed
+    ]
+
+
+def test_every_api_endpoint_has_its_expected_permission_written_here():
+    names = {name for name, _, _ in api_endpoints()} - OPEN_TO_SIGNED_IN
+
+    assert sorted(names - set(EXPECTED)) == [], "a new endpoint"
+    assert sorted(set(EXPECTED) - names) == [], "an endpoint that is gone"
+
+
+def test_each_endpoint_declares_what_is_expected_here():
+    wrong = {
+        name: view.permissions_by_method.get("GET")
+        for name, _, view in api_endpoints()
+        if name in EXPECTED and view.permissions_by_method.get("GET") != EXPECTED[name]
+    }
+
+    assert wrong == {}
+
+
+@pytest.mark.django_db
+def test_the_role_matrix_of_every_endpoint(world, anonymous_api):
+    roles = {name: token_client(role_user(name)) for name in ROLES}
+    nobody = token_client(UserFactory())
+    wrong = []
+    for name, route, _ in api_endpoints():
+        if name not in EXPECTED:
+            continue
+        address = _address(route, world)
+        needed = EXPECTED[name]
+        let_in = 0
+        for role_name, client in roles.items():
+            holds = client.get("/api/schema/").wsgi_request.user.has_perms(needed)
+            status = client.get(address).status_code
+            let_in += status == 200
+            if status != (200 if holds else 403):
+                wrong.append(f"{role_name} holds={holds} on {name}: {status}")
+        user = UserFactory()
+        user.user_permissions.add(*_all_permissions_but(needed))
+        for who, client in {"all but its own": token_client(user), "nobody": nobody}.items():
+            if (status := client.get(address).status_code) != 403:
+                wrong.append(f"{who} on {name}: {status}")
+        if (status := anonymous_api.get(address).status_code) != 401:
+            wrong.append(f"anonymous on {name}: {status}")
+        if not let_in:
+            wrong.append(f"no role reads {name}")
+    assert wrong == []
+
+
+@pytest.mark.django_db
+def test_the_schema_needs_a_signed_in_user(nobody_api, anonymous_api):
+    assert nobody_api.get("/api/schema/").status_code == 200
+    assert anonymous_api.get("/api/schema/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_docs_page_sends_an_anonymous_browser_to_the_login_page(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
