@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,7 +45,7 @@ def creditnote_create(
     _state_check(invoice, Invoice.Status.POSTED, "credit")
     _return_location_check(return_location, invoice)
     if not lines:
-        raise InvalidLine("Choose what comes back.")
+        raise InvalidLine("Choose what comes back.", "lines")
     credit_note = CreditNote.objects.create(
         number=number_next(document_type="credit_note"),
         invoice=invoice,
@@ -123,19 +124,23 @@ def creditnote_cancel(*, credit_note: CreditNote, actor, now=None) -> CreditNote
 
 
 def _credit_line_check(line: CreditLineInput, invoice: Invoice) -> None:
+    """One line coming back: of this invoice, a device it sold (one unit), or a quantity."""
     invoice_line = line.invoice_line
+    refused = functools.partial(InvalidLine, invoice_line_id=invoice_line.pk)
     if invoice_line.invoice_id != invoice.pk:
-        raise InvalidLine(f"That line is not on {invoice}.")
+        raise refused(f"That line is not on {invoice}.", "invoice_line")
     product = invoice_line.product
     if product.traceable:
         if line.device is None:
-            raise InvalidLine(f"{product.sku} is traceable: choose the device that comes back.")
+            raise refused(
+                f"{product.sku} is traceable: choose the device that comes back.", "device"
+            )
         if not invoice_line.devices.filter(pk=line.device.pk).exists():
-            raise InvalidLine(f"{line.device} was not sold by {invoice}.")
+            raise refused(f"{line.device} was not sold by {invoice}.", "device")
         if line.quantity != 1:
-            raise InvalidLine("A device comes back as one unit.")
+            raise refused("A device comes back as one unit.", "quantity")
     elif line.quantity is None or line.quantity <= 0:
-        raise InvalidLine(f"The quantity of {product.sku} must be greater than zero.")
+        raise refused(f"The quantity of {product.sku} must be greater than zero.", "quantity")
 
 
 def _credits_within_sold(invoice: Invoice) -> None:
@@ -153,7 +158,9 @@ def _credits_within_sold(invoice: Invoice) -> None:
         if credited > invoice_line.quantity:
             raise InvalidLine(
                 f"{invoice_line.product.sku}: {fmt(credited)} credited in all, "
-                f"but {invoice} sold {fmt(invoice_line.quantity)}."
+                f"but {invoice} sold {fmt(invoice_line.quantity)}.",
+                "quantity",
+                invoice_line_id=invoice_line.pk,
             )
         devices = list(
             CreditNoteLine.objects.filter(invoice_line=invoice_line, device__isnull=False)
@@ -162,7 +169,11 @@ def _credits_within_sold(invoice: Invoice) -> None:
         )
         repeated = sorted({s for s in devices if devices.count(s) > 1})
         if repeated:
-            raise InvalidLine(f"Already credited: {', '.join(repeated)}.")
+            raise InvalidLine(
+                f"Already credited: {', '.join(repeated)}.",
+                "device",
+                invoice_line_id=invoice_line.pk,
+            )
 
 
 def _return_location_check(location: Location, invoice: Invoice, document=None) -> None:
