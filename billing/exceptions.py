@@ -12,6 +12,13 @@ class DocumentStateError(BillingError):
 
 
 class InvalidLine(BillingError):
-    def __init__(self, message: str, field: str | None = None):
+    """A line the document cannot take.
+
+    `field`: the form field to fix; `invoice_line_id`: on a credit note, the
+    invoice line whose return is refused (its page has one field per invoice line).
+    """
+
+    def __init__(self, message: str, field: str | None = None, *, invoice_line_id=None):
         super().__init__(message)
         self.field = field
+        self.invoice_line_id = invoice_line_id

@@ -171,6 +171,20 @@ class CreditNoteForm(forms.Form):
     def line_fields(self):
         return [(line, left, self[name]) for line, left, name in self.lines]
 
+    def error_field(self, error) -> str | None:
+        """The field a refusal of the service belongs under; None: the whole form.
+
+        A refused line lands on its invoice line's field (quantity or devices);
+        "nothing comes back" on the first line that may still come back.
+        """
+        names = {line.pk: name for line, _left, name in self.lines}
+        line_id = getattr(error, "invoice_line_id", None)
+        if line_id is not None:
+            return names.get(line_id)
+        if error.field == "lines":
+            return next((name for _line, left, name in self.lines if left > 0), None)
+        return error.field if error.field in self.fields else None
+
     def credit_lines(self) -> list[CreditLineInput]:
         entries = []
         for line, _left, name in self.lines:

@@ -532,7 +532,7 @@ def creditnote_create(request, pk):
                 notes=form.cleaned_data["notes"],
             )
         except WarehouseError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form.add_error(form.error_field(exc), exc.message)
         else:
             return _done(
                 request, credit_note.get_absolute_url(), f"{credit_note} created as a draft."
