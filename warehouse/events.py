@@ -85,16 +85,16 @@ def movement_data(
     return {
         "action": str(action),
         "sku": sku,
-        "quantity": _plain(quantity),
+        "quantity": number_plain(quantity),
         "from": source,
         "to": destination,
-        "unit_cost": _plain(unit_cost),
+        "unit_cost": number_plain(unit_cost),
         "serial": serial,
         "reference": reference,
     }
 
 
-def _plain(number) -> str:
+def number_plain(number) -> str:
     """A decimal as its shortest text ("2", "1.5"): what `trim_scale` gives in SQL."""
     text = format(number, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text

@@ -17,6 +17,7 @@ from warehouse import services as stock
 from warehouse.exceptions import fmt
 from warehouse.models import Location
 
+from ..events import EventKind, document_step
 from ..exceptions import InvalidLine
 from ..models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from .base import Action, Kind, _locked, _state_check, number_next
@@ -66,6 +67,7 @@ def creditnote_create(
             device=line.device,
         )
     _credits_within_sold(invoice)
+    document_step(credit_note, EventKind.CREDIT_NOTE_CREATED, actor=actor, now=now)
     return credit_note
 
 
@@ -110,6 +112,7 @@ def creditnote_post(*, credit_note: CreditNote, actor, now: dt.datetime | None =
     credit_note.status = CreditNote.Status.POSTED
     credit_note.posted_at = credit_note.updated_at = now
     credit_note.save(update_fields=["status", "posted_at", "updated_at"])
+    document_step(credit_note, EventKind.CREDIT_NOTE_POSTED, actor=actor, now=now)
     return credit_note
 
 
@@ -120,6 +123,7 @@ def creditnote_cancel(*, credit_note: CreditNote, actor, now=None) -> CreditNote
     credit_note.status = CreditNote.Status.CANCELLED
     credit_note.cancelled_at = credit_note.updated_at = now or timezone.now()
     credit_note.save(update_fields=["status", "cancelled_at", "updated_at"])
+    document_step(credit_note, EventKind.CREDIT_NOTE_CANCELLED, actor=actor, now=now)
     return credit_note
 
 

@@ -12,6 +12,7 @@ from devices import services as device_services
 from warehouse import services as stock
 from warehouse.models import Party, Warehouse
 
+from ..events import EventKind, document_step
 from ..models import Invoice, InvoiceLine
 from .base import LineInput, _locked, _next_position, _state_check
 from .steps import _consume, _draft_create, _draft_move, _line_check, _line_remove, _reserve, _sell
@@ -33,6 +34,7 @@ def invoice_create(
     )
     for line in lines:
         invoice_line_add(invoice=invoice, line=line)
+    document_step(invoice, EventKind.INVOICE_CREATED, actor=actor, now=now)
     return invoice
 
 
@@ -62,6 +64,7 @@ def invoice_issue(*, invoice: Invoice, actor, now: dt.datetime | None = None) ->
     now = now or timezone.now()
     invoice, lines = _draft_move(Invoice, invoice, Invoice.Status.ISSUED, "issued_at", "issue", now)
     _reserve(invoice, "invoice", "issue", lines, actor=actor, now=now)
+    document_step(invoice, EventKind.INVOICE_ISSUED, actor=actor, now=now, lines=lines)
     return invoice
 
 
@@ -82,6 +85,7 @@ def invoice_post(*, invoice: Invoice, actor, now: dt.datetime | None = None) -> 
     invoice.status = Invoice.Status.POSTED
     invoice.posted_at = invoice.updated_at = now
     invoice.save(update_fields=["status", "posted_at", "updated_at"])
+    document_step(invoice, EventKind.INVOICE_POSTED, actor=actor, now=now)
     return invoice
 
 
@@ -96,4 +100,5 @@ def invoice_cancel(*, invoice: Invoice, actor, now: dt.datetime | None = None) -
     invoice.status = Invoice.Status.CANCELLED
     invoice.cancelled_at = invoice.updated_at = now
     invoice.save(update_fields=["status", "cancelled_at", "updated_at"])
+    document_step(invoice, EventKind.INVOICE_CANCELLED, actor=actor, now=now)
     return invoice

@@ -12,6 +12,7 @@ from devices import services as device_services
 from warehouse import services as stock
 from warehouse.models import Movement, Party, Product, Warehouse
 
+from ..events import EventKind, document_step
 from ..models import Invoice, InvoiceLine, Order, OrderLine, Rental
 from .base import Action, Kind, LineInput, _locked, _next_position, _state_check, number_next
 from .steps import (
@@ -42,6 +43,7 @@ def order_create(
     )
     for line in lines:
         order_line_add(order=order, line=line)
+    document_step(order, EventKind.ORDER_CREATED, actor=actor, now=now)
     return order
 
 
@@ -83,6 +85,7 @@ def order_confirm(*, order: Order, actor, now: dt.datetime | None = None) -> Ord
     now = now or timezone.now()
     order, lines = _draft_move(Order, order, Order.Status.CONFIRMED, "confirmed_at", "confirm", now)
     _reserve(order, "order", "confirm", lines, actor=actor, now=now)
+    document_step(order, EventKind.ORDER_CONFIRMED, actor=actor, now=now, lines=lines)
     return order
 
 
@@ -118,6 +121,7 @@ def order_dispatch(*, order: Order, actor, now: dt.datetime | None = None) -> Or
     order.status = Order.Status.DISPATCHED
     order.dispatched_at = order.updated_at = now
     order.save(update_fields=["status", "dispatched_at", "updated_at"])
+    document_step(order, EventKind.ORDER_DISPATCHED, actor=actor, now=now)
     return order
 
 
@@ -178,6 +182,7 @@ def order_complete(*, order: Order, actor, now: dt.datetime | None = None) -> Or
     order.status = Order.Status.COMPLETED
     order.completed_at = order.updated_at = now
     order.save(update_fields=["status", "completed_at", "updated_at"])
+    document_step(order, EventKind.ORDER_COMPLETED, actor=actor, now=now)
     return order
 
 
@@ -212,6 +217,7 @@ def order_cancel(*, order: Order, actor, now: dt.datetime | None = None) -> Orde
     order.status = Order.Status.CANCELLED
     order.cancelled_at = order.updated_at = now
     order.save(update_fields=["status", "cancelled_at", "updated_at"])
+    document_step(order, EventKind.ORDER_CANCELLED, actor=actor, now=now)
     return order
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from devices import services as device_services
 from warehouse.models import Location
 
+from ..events import rental_returned
 from ..exceptions import DocumentStateError, InvalidLine
 from ..models import Rental
 
@@ -42,4 +43,5 @@ def rental_return(
     rental.returned_at = now
     rental.return_location = location
     rental.save(update_fields=["returned_at", "return_location"])
+    rental_returned(rental, actor=actor, now=now)
     return rental

@@ -485,9 +485,10 @@ def test_confirming_is_refused_as_a_whole_naming_each_short_product(shop, step):
 
 
 @pytest.mark.parametrize("products", [1, 2])
-def test_confirming_takes_two_round_trips_whatever_the_number_of_lines(shop, products):
+def test_confirming_takes_three_round_trips_whatever_the_number_of_lines(shop, products):
     """One round trip confirms the order and reads its lines, one reserves them all: the
-    order's row is locked first, the balance rows (in product order) last."""
+    order's row is locked first, the balance rows (in product order) last; the third
+    writes its event."""
     goods_in(shop.stock, shop.cable, 100)
     goods_in(shop.stock, shop.router, 5)
     goods = [shop.router, shop.cable][:products]
@@ -497,9 +498,10 @@ def test_confirming_takes_two_round_trips_whatever_the_number_of_lines(shop, pro
         confirmed = services.order_confirm(order=order, actor=shop.clerk)
 
     round_trips = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
-    assert len(round_trips) == 2
+    assert len(round_trips) == 3
     assert round_trips[0].startswith('UPDATE "billing_order"')
     assert "FOR UPDATE" in round_trips[1]
+    assert round_trips[2].startswith('INSERT INTO "warehouse_event"')
     assert (confirmed.status, confirmed.confirmed_at) == (
         Order.Status.CONFIRMED,
         fresh(order).confirmed_at,
