@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import views, writes
 
 urlpatterns = [
     path("products/", views.ProductList.as_view(), name="product_list"),
@@ -16,6 +16,10 @@ urlpatterns = [
     ),
     path("stock/", views.StockBalance.as_view(), name="stock_balance"),
     path("stock/low/", views.LowStock.as_view(), name="low_stock"),
+    path("stock/remove/", writes.StockRemove.as_view(), name="stock_remove"),
+    path("stock/move/", writes.StockMove.as_view(), name="stock_move"),
+    path("stock/isolate/", writes.StockIsolate.as_view(), name="stock_isolate"),
+    path("stock/adjust/", writes.StockAdjust.as_view(), name="stock_adjust"),
     path("movements/", views.MovementList.as_view(), name="movement_list"),
     path("fifo/", views.FifoLayers.as_view(), name="fifo_layers"),
 ]
