@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
 from django.test.utils import CaptureQueriesContext
 
 from tests.race import JOIN_TIMEOUT
@@ -157,12 +158,30 @@ def _feed_all(cursor=None, limit=2):
     raise AssertionError("the feed never ended")
 
 
+def horizon_passed() -> None:
+    """Wait until every committed event is readable (a bounded loop of queries, no sleep).
+
+    Transaction ids are the cluster's: a test of the other xdist worker, open in
+    its own database, holds the feed back as any long transaction would.
+    """
+    last = Event.objects.aggregate(last=Max("txid"))["last"]
+    with connection.cursor() as cursor:
+        for _ in range(200_000):
+            cursor.execute(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint > %s", [last]
+            )
+            if cursor.fetchone()[0]:
+                return
+    raise AssertionError("another transaction held the feed back throughout")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_feed_pages_through_committed_events_in_order_with_a_cursor():
     warehouse = WarehouseFactory(code="main")
     stock = storage_of(warehouse)
     for n in range(5):
         book_in(stock, ProductFactory(sku=f"P-{n}"), 1)
+    horizon_passed()
 
     first, cursor = events_after(None, 2)
     second, cursor = events_after(cursor, 2)
