@@ -14,12 +14,12 @@ from django.contrib.auth.models import Permission
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.api.conftest import role_user, token_client
+from tests.api.factories import books_create
 from tests.devices.factories import devices_in
 from tests.warehouse.factories import (
     LocationFactory,
     ProductFactory,
     UserFactory,
-    WarehouseFactory,
     storage_of,
 )
 
@@ -38,6 +38,16 @@ EXPECTED = {
     "api:device_detail": ("devices.view_device",),
     "api:device_by_serial": ("devices.view_device",),
     "api:device_history": ("devices.view_device", "devices.view_deviceevent"),
+    "api:party_list": ("warehouse.view_party",),
+    "api:party_detail": ("warehouse.view_party",),
+    "api:order_list": ("billing.view_order",),
+    "api:order_detail": ("billing.view_order",),
+    "api:invoice_list": ("billing.view_invoice",),
+    "api:invoice_detail": ("billing.view_invoice",),
+    "api:creditnote_list": ("billing.view_creditnote",),
+    "api:creditnote_detail": ("billing.view_creditnote",),
+    "api:rental_list": ("billing.view_rental",),
+    "api:event_feed": ("warehouse.view_movement",),
 }
 # Not resources: every signed-in user reads the schema; the docs page is a page.
 OPEN_TO_SIGNED_IN = {"api:schema", "api:docs"}
@@ -61,11 +71,11 @@ def api_endpoints(resolver=None, prefix="", namespace=""):
 
 @pytest.fixture
 def world(db):
-    warehouse = WarehouseFactory(code="main")
+    books = books_create()
+    warehouse = books.shop.warehouse
     location = LocationFactory(warehouse=warehouse, code="A1")
     product = ProductFactory(sku="LTP-2")
-    modem = ProductFactory(sku="MOD-1", traceable=True)
-    (device,) = devices_in(storage_of(warehouse), modem, "SN-1")
+    (device,) = devices_in(storage_of(warehouse), books.shop.modem, "SN-1")
     return {
         "sku": product.sku,
         "warehouse": warehouse.code,
@@ -73,6 +83,10 @@ def world(db):
         "serial": device.serial,
         ("api:device_detail", "pk"): device.pk,
         ("api:device_history", "pk"): device.pk,
+        ("api:party_detail", "pk"): books.shop.alice.pk,
+        ("api:order_detail", "pk"): books.order.pk,
+        ("api:invoice_detail", "pk"): books.invoice.pk,
+        ("api:creditnote_detail", "pk"): books.credit_note.pk,
     }
 
 
