@@ -12,6 +12,7 @@ from billing.models import (
     OrderLine,
     Rental,
 )
+from devices.models import Device
 from warehouse.models import QUANTITY, Party, Reservation
 
 from ..devices.serializers import DeviceRef, PartyRef, choice_text
@@ -54,6 +55,15 @@ class ReservationOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class LineDevice(serializers.ModelSerializer):
+    """A device of a line: its product is the line's (the database ties the two)."""
+
+    class Meta:
+        model = Device
+        fields = ["id", "serial"]
+        read_only_fields = fields
+
+
 class LineOut(serializers.Serializer):
     """A document line: product by SKU, the named device, price and total; its reservation."""
 
@@ -64,7 +74,7 @@ class LineOut(serializers.Serializer):
     quantity = serializers.DecimalField(**QUANTITY, read_only=True)
     unit_price = _price()
     total = _price()
-    device = DeviceRef(read_only=True, allow_null=True)
+    device = LineDevice(read_only=True, allow_null=True)
     reservation = serializers.SerializerMethodField()
 
     @extend_schema_field(ReservationOut(allow_null=True))
@@ -76,11 +86,11 @@ class LineOut(serializers.Serializer):
 class OrderLineOut(LineOut):
     kind = choice_text(OrderLine.Kind.choices)
     rental_until = serializers.DateField(read_only=True, allow_null=True)
-    assigned_devices = DeviceRef(many=True, read_only=True)
+    assigned_devices = LineDevice(many=True, read_only=True)
 
 
 class InvoiceLineOut(LineOut):
-    devices = DeviceRef(many=True, read_only=True)
+    devices = LineDevice(many=True, read_only=True)
 
 
 class OrderOut(DocumentOut):
@@ -138,7 +148,7 @@ class CreditNoteLineOut(serializers.ModelSerializer):
     sku = serializers.CharField(source="invoice_line.product.sku", read_only=True)
     unit_price = _price()
     total = _price()
-    device = DeviceRef(read_only=True, allow_null=True)
+    device = LineDevice(read_only=True, allow_null=True)
 
     class Meta:
         model = CreditNoteLine

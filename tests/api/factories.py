@@ -26,11 +26,11 @@ class Books:
     credit_note: CreditNote  # draft: one router back
 
 
-def books_create(shop: Shop | None = None) -> Books:
+def books_create(shop: Shop | None = None, serial: str = "MDM-9") -> Books:
     shop = shop or shop_create()
     goods_in(shop.stock, shop.cable, 100)
     goods_in(shop.stock, shop.router, 10, "40.00")
-    (modem,) = devices_in(shop.stock, shop.modem, "MDM-9")
+    (modem,) = devices_in(shop.stock, shop.modem, serial)
     order = order_create(shop, sale(shop.cable, 3), rental(shop.modem, device=modem))
     for step in (services.order_confirm, services.order_dispatch, services.order_complete):
         order = step(order=order, actor=shop.clerk)
