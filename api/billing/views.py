@@ -27,19 +27,28 @@ VIEW_CREDIT_NOTE = ("billing.view_creditnote",)
 NEWEST_FIRST = ("-created_at", "-id")
 
 
+class PageSearchList(ApiListView):
+    """A list whose page's search selector applies the page's filter: `(filterset, rows)`."""
+
+    filter_backends = []
+
+    def search(self, params):
+        raise NotImplementedError
+
+    def get_queryset(self):
+        filterset, rows = self.search(self.request.query_params)
+        raise_invalid(filterset)
+        return rows
+
+
 @extend_schema_view(get=extend_schema(parameters=_filter_parameters(PartyFilter)))
-class PartyList(ApiListView):
+class PartyList(PageSearchList):
     """Contacts and merchants as the parties page filters them (active ones unless asked)."""
 
     permissions_by_method = {"GET": VIEW_PARTY}
     serializer_class = out.PartyOut
     ordering = ("name", "id")
-    filter_backends = []  # party_list_search applies the page's filter
-
-    def get_queryset(self):
-        filterset, parties = selectors.party_list_search(self.request.query_params)
-        raise_invalid(filterset)
-        return parties
+    search = staticmethod(selectors.party_list_search)
 
 
 class PartyDetail(ApiDetailView):
@@ -49,18 +58,13 @@ class PartyDetail(ApiDetailView):
 
 
 @extend_schema_view(get=extend_schema(parameters=_filter_parameters(OrderFilter)))
-class OrderList(ApiListView):
+class OrderList(PageSearchList):
     """Orders newest first with their totals: by number, party (name, e-mail ...), status."""
 
     permissions_by_method = {"GET": VIEW_ORDER}
     serializer_class = out.OrderOut
     ordering = NEWEST_FIRST
-    filter_backends = []  # order_search applies the page's filter
-
-    def get_queryset(self):
-        filterset, orders = selectors.order_search(self.request.query_params)
-        raise_invalid(filterset)
-        return orders
+    search = staticmethod(selectors.order_search)
 
 
 class DocumentDetail(ApiDetailView):
@@ -99,18 +103,13 @@ class OrderDetail(DocumentDetail):
 
 
 @extend_schema_view(get=extend_schema(parameters=_filter_parameters(InvoiceFilter)))
-class InvoiceList(ApiListView):
+class InvoiceList(PageSearchList):
     """Invoices newest first with their totals: by number, party, status."""
 
     permissions_by_method = {"GET": VIEW_INVOICE}
     serializer_class = out.InvoiceOut
     ordering = NEWEST_FIRST
-    filter_backends = []  # invoice_search applies the page's filter
-
-    def get_queryset(self):
-        filterset, invoices = selectors.invoice_search(self.request.query_params)
-        raise_invalid(filterset)
-        return invoices
+    search = staticmethod(selectors.invoice_search)
 
 
 class InvoiceDetail(DocumentDetail):
