@@ -11,6 +11,7 @@ from django.urls import include, path
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from .events import EventFeed
 from .views import ApiMixin, RateLimitHeaders
 
 app_name = "api"
@@ -36,4 +37,7 @@ urlpatterns = [
     path("schema/", Schema.as_view(), name="schema"),
     path("docs/", Docs.as_view(), name="docs"),
     path("", include("api.warehouse.urls")),
+    path("", include("api.devices.urls")),
+    path("", include("api.billing.urls")),
+    path("events/", EventFeed.as_view(), name="event_feed"),
 ]

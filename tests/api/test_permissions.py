@@ -14,11 +14,13 @@ from django.contrib.auth.models import Permission
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.api.conftest import role_user, token_client
+from tests.api.factories import books_create
+from tests.devices.factories import devices_in
 from tests.warehouse.factories import (
     LocationFactory,
     ProductFactory,
     UserFactory,
-    WarehouseFactory,
+    storage_of,
 )
 
 STOCK = ("warehouse.view_warehousestock",)
@@ -32,6 +34,20 @@ EXPECTED = {
     "api:low_stock": STOCK,
     "api:movement_list": ("warehouse.view_movement",),
     "api:fifo_layers": STOCK,
+    "api:device_list": ("devices.view_device",),
+    "api:device_detail": ("devices.view_device",),
+    "api:device_by_serial": ("devices.view_device",),
+    "api:device_history": ("devices.view_device", "devices.view_deviceevent"),
+    "api:party_list": ("warehouse.view_party",),
+    "api:party_detail": ("warehouse.view_party",),
+    "api:order_list": ("billing.view_order",),
+    "api:order_detail": ("billing.view_order",),
+    "api:invoice_list": ("billing.view_invoice",),
+    "api:invoice_detail": ("billing.view_invoice",),
+    "api:creditnote_list": ("billing.view_creditnote",),
+    "api:creditnote_detail": ("billing.view_creditnote",),
+    "api:rental_list": ("billing.view_rental",),
+    "api:event_feed": ("warehouse.view_movement",),
 }
 BOOK = ("warehouse.book_stock",)
 # The writes (POST), with the permission of the page that books the same.
@@ -63,14 +79,28 @@ def api_endpoints(resolver=None, prefix="", namespace=""):
 
 @pytest.fixture
 def world(db):
-    warehouse = WarehouseFactory(code="main")
+    books = books_create()
+    warehouse = books.shop.warehouse
     location = LocationFactory(warehouse=warehouse, code="A1")
     product = ProductFactory(sku="LTP-2")
-    return {"sku": product.sku, "warehouse": warehouse.code, "location": location.code}
+    (device,) = devices_in(storage_of(warehouse), books.shop.modem, "SN-1")
+    return {
+        "sku": product.sku,
+        "warehouse": warehouse.code,
+        "location": location.code,
+        "serial": device.serial,
+        ("api:device_detail", "pk"): device.pk,
+        ("api:device_history", "pk"): device.pk,
+        ("api:party_detail", "pk"): books.shop.alice.pk,
+        ("api:order_detail", "pk"): books.order.pk,
+        ("api:invoice_detail", "pk"): books.invoice.pk,
+        ("api:creditnote_detail", "pk"): books.credit_note.pk,
+    }
 
 
-def _address(route: str, world) -> str:
-    return "/" + PARAM.sub(lambda m: str(world[m[2]]), route)
+def _address(name: str, route: str, world) -> str:
+    """The route with its parameters from `world`: by (endpoint, parameter), else by parameter."""
+    return "/" + PARAM.sub(lambda m: str(world.get((name, m[2]), world.get(m[2]))), route)
 
 
 def _all_permissions_but(needed):
@@ -155,7 +185,7 @@ def test_the_role_matrix_of_every_endpoint(world, anonymous_api):
     for name, route, _ in api_endpoints():
         if name not in EXPECTED:
             continue
-        address = _address(route, world)
+        address = _address(name, route, world)
         needed = EXPECTED[name]
         let_in = 0
         for role_name, client in roles.items():

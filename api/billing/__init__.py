@@ -1,0 +1,1 @@
+"""Billing's reads: parties, orders, invoices, credit notes and rentals."""

@@ -1,0 +1,1 @@
+"""The devices' reads: serializers over its models and selectors, views, routes."""
