@@ -36,4 +36,5 @@ urlpatterns = [
     path("schema/", Schema.as_view(), name="schema"),
     path("docs/", Docs.as_view(), name="docs"),
     path("", include("api.warehouse.urls")),
+    path("", include("api.devices_writes")),
 ]

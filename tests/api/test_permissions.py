@@ -34,6 +34,7 @@ EXPECTED = {
     "api:fifo_layers": STOCK,
 }
 BOOK = ("warehouse.book_stock",)
+GOODS, PAPERWORK = ("devices.change_device",), ("devices.add_device",)
 # The writes (POST), with the permission of the page that books the same.
 WRITES = {
     "api:stock_remove": BOOK,
@@ -43,6 +44,15 @@ WRITES = {
     "api:stock_in": BOOK,
     "api:incoming_book": BOOK,
     "api:package_put_away": BOOK,
+    # The device page's dialogs: staff handle goods; transfer and registration are a
+    # clerk's paperwork (devices.views.DIALOGS).
+    **{
+        f"api:device_{name}": GOODS
+        for name in ("block", "unblock", "move", "write_off", "found")
+        + ("status", "details", "assemble", "disassemble")
+    },
+    "api:device_transfer": PAPERWORK,
+    "api:device_register": PAPERWORK,
 }
 # Not resources: every signed-in user reads the schema; the docs page is a page.
 OPEN_TO_SIGNED_IN = {"api:schema", "api:docs"}
