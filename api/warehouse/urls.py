@@ -16,10 +16,13 @@ urlpatterns = [
     ),
     path("stock/", views.StockBalance.as_view(), name="stock_balance"),
     path("stock/low/", views.LowStock.as_view(), name="low_stock"),
+    path("stock/in/", writes.StockIn.as_view(), name="stock_in"),
     path("stock/remove/", writes.StockRemove.as_view(), name="stock_remove"),
     path("stock/move/", writes.StockMove.as_view(), name="stock_move"),
     path("stock/isolate/", writes.StockIsolate.as_view(), name="stock_isolate"),
     path("stock/adjust/", writes.StockAdjust.as_view(), name="stock_adjust"),
+    path("incoming/", writes.IncomingBook.as_view(), name="incoming_book"),
+    path("incoming/<int:pk>/put-away/", writes.PackagePutAway.as_view(), name="package_put_away"),
     path("movements/", views.MovementList.as_view(), name="movement_list"),
     path("fifo/", views.FifoLayers.as_view(), name="fifo_layers"),
 ]
