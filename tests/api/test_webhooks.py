@@ -37,6 +37,7 @@ from warehouse.events import cursor_encode
 from warehouse.models import Event
 
 Kind = Event.Kind
+FEED_WAIT = 600  # seconds: a bound, not a speed (see `_book`)
 
 
 class Receiver:
@@ -115,15 +116,17 @@ def _book(storage, count: int) -> list[Event]:
     """`count` stock-ins, one transaction each (one `movement.booked` event each): every event.
 
     Outside a test transaction it returns once the feed shows them all: the feed
-    waits for every older transaction of the server, and another test's
-    (another xdist worker's database, the same server) may still be open.
+    waits for every older transaction of the whole server, and another xdist
+    worker's test (its own database, the same server) may hold one open for
+    minutes. The wait polls without sleeping (as tests/warehouse/test_events.py
+    does); its bound only a transaction left open for good reaches.
     """
     for _ in range(count):
         book_in(storage, ProductFactory(), 1)
     events = list(Event.objects.order_by("txid", "id"))
     if events and not connection.in_atomic_block:
         newest = cursor_encode(events[-1].txid, events[-1].pk)
-        deadline = time.monotonic() + JOIN_TIMEOUT
+        deadline = time.monotonic() + FEED_WAIT
         while events_head() != newest:
             assert time.monotonic() < deadline, "another transaction held the feed back"
     return events
