@@ -153,3 +153,18 @@ def events_after(cursor: str | None, limit: int = 100) -> tuple[list[Event], str
         return [], cursor
     last = events[-1]
     return events, cursor_encode(last.txid, last.pk)
+
+
+def events_head() -> str:
+    """The feed's cursor after its newest readable event ("" when there is none yet).
+
+    The same horizon as `events_after` (every older transaction finished), so a
+    subscription starting here misses nothing committed later.
+    """
+    last = (
+        Event.objects.filter(txid__lt=_HORIZON)
+        .order_by("-txid", "-id")
+        .values_list("txid", "id")
+        .first()
+    )
+    return cursor_encode(*last) if last else ""
