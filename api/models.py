@@ -158,3 +158,22 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event.kind} → {self.subscription} (attempt {self.attempt})"
+
+
+class RateCount(models.Model):
+    """One caller's requests in its current rate window, shared by every server process.
+
+    Counted by one upsert per request (api/throttling.py); the table is
+    UNLOGGED (a crash forgets the counts, which only gives callers a fresh
+    allowance) and holds one row per token or session user.
+    """
+
+    ident = models.CharField(max_length=100, primary_key=True)
+    started = models.DateTimeField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = "API rate count"
+
+    def __str__(self):
+        return f"{self.ident}: {self.count} since {self.started:%H:%M:%S}"

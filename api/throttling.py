@@ -3,14 +3,41 @@
 The rate is `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api"]` (settings:
 `INVENTORY_API_RATE`, default 1000/min). Every authenticated API answer
 carries `X-RateLimit-Limit` and `X-RateLimit-Remaining`; a 429 also carries
-`Retry-After` (seconds). Counts live in Django's default cache: with the
-per-process LocMem cache each server process counts on its own.
+`Retry-After` (seconds). The counts live in the database (`RateCount`), so
+every server process counts the same allowance: a window opens at a caller's
+first request and holds `num_requests` for `duration` seconds; one upsert per
+request counts it, atomically, so concurrent requests of one token are
+counted each once (no read-modify-write of a cached history).
 """
 
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from .models import ApiToken
+from .models import ApiToken, RateCount
+
+_COUNT = f"""
+    INSERT INTO {RateCount._meta.db_table} (ident, started, count) VALUES (%(ident)s, %(now)s, 1)
+    ON CONFLICT (ident) DO UPDATE SET
+        count = CASE WHEN {RateCount._meta.db_table}.started <= %(opened_after)s
+                     THEN 1 ELSE {RateCount._meta.db_table}.count + 1 END,
+        started = CASE WHEN {RateCount._meta.db_table}.started <= %(opened_after)s
+                       THEN EXCLUDED.started ELSE {RateCount._meta.db_table}.started END
+    RETURNING count, started
+"""
+
+
+def rate_count(ident: str, duration: int, now=None) -> tuple[int, float]:
+    """Count one request of `ident`: (its requests in the window so far, seconds left)."""
+    now = now or timezone.now()
+    opened_after = now - timedelta(seconds=duration)
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNT, {"ident": ident, "now": now, "opened_after": opened_after})
+        count, started = cursor.fetchone()
+    return count, duration - (now - started).total_seconds()
 
 
 class TokenRateThrottle(SimpleRateThrottle):
@@ -22,25 +49,21 @@ class TokenRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         if isinstance(request.auth, ApiToken):
-            ident = f"token-{request.auth.pk}"
-        elif request.user and request.user.is_authenticated:
-            ident = f"user-{request.user.pk}"
-        else:
-            return None  # refused before: permissions run first
-        return self.cache_format % {"scope": self.scope, "ident": ident}
-
-    def throttle_success(self):
-        allowed = super().throttle_success()
-        self._note(self.num_requests - len(self.history))
-        return allowed
-
-    def throttle_failure(self):
-        self._note(0)
-        return super().throttle_failure()
+            return f"token-{request.auth.pk}"
+        if request.user and request.user.is_authenticated:
+            return f"user-{request.user.pk}"
+        return None  # refused before: permissions run first
 
     def allow_request(self, request, view):
-        self._request = request
-        return super().allow_request(request, view)
+        self._request, self._left = request, None
+        if self.rate is None or (ident := self.get_cache_key(request, view)) is None:
+            return True
+        count, self._left = rate_count(ident, self.duration)
+        self._note(self.num_requests - count)
+        return count <= self.num_requests
+
+    def wait(self):
+        return max(self._left, 1) if self._left is not None else None
 
     def _note(self, remaining: int) -> None:
         self._request._ratelimit = (self.num_requests, max(remaining, 0))

@@ -1,12 +1,16 @@
 """Run the project under its production settings, in a child process, on the test database."""
 
 import os
+import queue
+import re
 import secrets
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -52,3 +56,45 @@ def run(args: list[str], env: dict, timeout: int = 60) -> subprocess.CompletedPr
         timeout=timeout,
         check=False,
     )
+
+
+class Gunicorn:
+    """gunicorn in a child process; its log lines read by a thread, so the pipe never fills."""
+
+    def __init__(self, env: dict):
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gunicorn", "inventory_site.wsgi:application"),
+                *("--workers", "2", "--bind", "127.0.0.1:0", "--no-control-socket"),
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.log: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stderr:
+            self.lines.put(line)
+
+    def wait_for(self, pattern: str, timeout: float = 15) -> re.Match:
+        """The first log line matching `pattern`, else the log so far as the failure."""
+        while True:
+            try:
+                line = self.lines.get(timeout=timeout)
+            except queue.Empty:
+                pytest.fail(f"gunicorn never logged {pattern!r}:\n{''.join(self.log)}")
+            self.log.append(line)
+            if match := re.search(pattern, line):
+                return match
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)

@@ -1,17 +1,13 @@
 """The production server: gunicorn with two workers, static files from whitenoise."""
 
 import gzip
-import queue
 import re
-import subprocess
-import sys
-import threading
 import urllib.error
 import urllib.request
 
 import pytest
 
-from tests.production import BASE_DIR, production_env, run
+from tests.production import Gunicorn, production_env, run
 
 HTTPS = {"X-Forwarded-Proto": "https"}  # what the TLS proxy in front of gunicorn sends
 
@@ -32,48 +28,6 @@ def fetch(url: str, headers: dict | None = None):
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()
-
-
-class Gunicorn:
-    """gunicorn in a child process; its log lines read by a thread, so the pipe never fills."""
-
-    def __init__(self, env: dict):
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "gunicorn", "inventory_site.wsgi:application"),
-                *("--workers", "2", "--bind", "127.0.0.1:0", "--no-control-socket"),
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.log: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.process.stderr:
-            self.lines.put(line)
-
-    def wait_for(self, pattern: str, timeout: float = 15) -> re.Match:
-        """The first log line matching `pattern`, else the log so far as the failure."""
-        while True:
-            try:
-                line = self.lines.get(timeout=timeout)
-            except queue.Empty:
-                pytest.fail(f"gunicorn never logged {pattern!r}:\n{''.join(self.log)}")
-            self.log.append(line)
-            if match := re.search(pattern, line):
-                return match
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 @pytest.mark.django_db

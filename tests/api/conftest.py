@@ -1,7 +1,6 @@
 """API clients: a token's holder as an integrator sends requests, by role."""
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from api.tokens import api_token_create
@@ -22,14 +21,6 @@ def role_user(*roles, **kwargs):
     for name in roles:
         user.groups.add(role(name))
     return user
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_counts():
-    """The throttle counts in the cache: each test starts with a full allowance."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -1,10 +1,16 @@
 """A rate per token: each answer says the limit and what is left; past it, 429 and a wait."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 from rest_framework.settings import api_settings
 
+from api.models import ApiToken, RateCount
+from api.throttling import rate_count
 from tests.api.conftest import role_user, token_client
+from tests.race import race
 
 URL = "/api/products/"
 
@@ -54,3 +60,31 @@ def test_a_session_is_counted_per_user(client):
     with _rate("1/min"):
         assert client.get(URL).status_code == 200
         assert client.get(URL).status_code == 429
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_server_process_counts_against_one_allowance_each_request_once():
+    """Ten requests at once from ten connections (as two gunicorn workers' would be) are
+    counted 1 to 10, none lost to a race; the next request sees what they used."""
+    client = token_client(role_user("Billing clerk"))
+    with _rate("50/min"):
+        assert client.get(URL)["X-RateLimit-Remaining"] == "49"
+        token = ApiToken.objects.get()
+        counts = race([lambda: rate_count(f"token-{token.pk}", 60)[0]] * 10)
+
+        assert sorted(counts) == list(range(2, 12))
+        assert client.get(URL)["X-RateLimit-Remaining"] == "38"
+
+
+@pytest.mark.django_db
+def test_a_window_over_gives_a_full_allowance_again():
+    client = token_client(role_user("Billing clerk"))
+    with _rate("2/min"):
+        client.get(URL)
+        client.get(URL)
+        assert client.get(URL).status_code == 429
+        RateCount.objects.update(started=timezone.now() - timedelta(seconds=61))
+
+        again = client.get(URL)
+
+    assert (again.status_code, again["X-RateLimit-Remaining"]) == (200, "1")
