@@ -7,39 +7,20 @@ transaction.
 
 import pytest
 from django.db import connection
-from django.db.models import Max
 from django.test.utils import CaptureQueriesContext
 
 from tests.api.conftest import role_user, token_client
 from tests.billing.factories import shop_create
 from tests.devices.factories import devices_in, transition
+from tests.feed import horizon_passed
 from tests.warehouse.factories import ProductFactory, UserFactory, book_in
 from warehouse.models import Event
 
 committing = pytest.mark.django_db(transaction=True)
 
 
-def _horizon_passed() -> None:
-    """Wait until every committed event is readable (a bounded loop of queries, no sleep).
-
-    Transaction ids are the cluster's: a test of the other xdist worker, open
-    in its own database, holds the feed back as any long transaction would.
-    """
-    last = Event.objects.aggregate(last=Max("txid"))["last"]
-    if last is None:
-        return
-    with connection.cursor() as cursor:
-        for _ in range(200_000):
-            cursor.execute(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint > %s", [last]
-            )
-            if cursor.fetchone()[0]:
-                return
-    raise AssertionError("another transaction held the feed back throughout")
-
-
 def _read(client, after=None, limit=None):
-    _horizon_passed()
+    horizon_passed()
     params = {k: v for k, v in {"after": after, "limit": limit}.items() if v is not None}
     response = client.get("/api/events/", params)
     assert response.status_code == 200, response.content
@@ -164,13 +145,13 @@ def test_the_feeds_queries_do_not_grow_with_its_events(reader):
     for _ in range(2):
         book_in(shop.stock, shop.cable, 1, actor=stella)
     reader.get("/api/events/")  # the token's first use of the minute notes it: one UPDATE, once
-    _horizon_passed()
+    horizon_passed()
     with CaptureQueriesContext(connection) as few:
         reader.get("/api/events/")
     for _ in range(18):
         book_in(shop.stock, shop.cable, 1, actor=UserFactory())
 
-    _horizon_passed()
+    horizon_passed()
     with CaptureQueriesContext(connection) as many:
         page = reader.get("/api/events/").json()["results"]
     assert len(page) == 20

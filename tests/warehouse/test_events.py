@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
 from django.test.utils import CaptureQueriesContext
 
+from tests.feed import horizon_passed
 from tests.race import JOIN_TIMEOUT
 from tests.warehouse.factories import ProductFactory, WarehouseFactory, book_in, storage_of
 from warehouse import services
@@ -156,23 +156,6 @@ def _feed_all(cursor=None, limit=2):
             return read, cursor
         read += page
     raise AssertionError("the feed never ended")
-
-
-def horizon_passed() -> None:
-    """Wait until every committed event is readable (a bounded loop of queries, no sleep).
-
-    Transaction ids are the cluster's: a test of the other xdist worker, open in
-    its own database, holds the feed back as any long transaction would.
-    """
-    last = Event.objects.aggregate(last=Max("txid"))["last"]
-    with connection.cursor() as cursor:
-        for _ in range(200_000):
-            cursor.execute(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint > %s", [last]
-            )
-            if cursor.fetchone()[0]:
-                return
-    raise AssertionError("another transaction held the feed back throughout")
 
 
 @pytest.mark.django_db(transaction=True)
