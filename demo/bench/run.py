@@ -11,6 +11,7 @@ from django.db import connection
 from warehouse.invariants import books_audit
 from warehouse.models import Warehouse
 
+from .api import Api
 from .database import Database
 from .imports import Imports
 from .pages import Pages
@@ -18,7 +19,7 @@ from .report import Report
 from .reservations import Reservations
 
 
-class Bench(Database, Pages, Reservations, Imports, Report):
+class Bench(Database, Pages, Reservations, Imports, Api, Report):
     """`manage.py bench`, its options as the command parsed them (README, "Benchmark")."""
 
     def __init__(self, *, stdout, stderr, style):
@@ -50,6 +51,7 @@ class Bench(Database, Pages, Reservations, Imports, Report):
             ("reservations", "reservations", self.bench_reservations),
             ("import", "import", self.bench_import),
             ("fifo", "FIFO report", self.bench_fifo),
+            ("api", "the API", self.bench_api),
             ("books", "check_books", self.bench_books),
         ):
             if only and key not in only:

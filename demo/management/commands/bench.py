@@ -16,6 +16,8 @@ run, each figure next to its baseline:
 - an opening-stock import of 1,000,000 and 100,000 lines (when the importer
   exists), rows per second and peak memory, against a raw COPY of the file;
 - the FIFO report over the whole ledger;
+- the API (demo/bench/api.py): a device by serial, the ledger at page 1,000,
+  16 integrators confirming orders through gunicorn;
 - how long `seed_demo --scale L` took to build the data;
 - `check_books` over the data once measured: no row may disagree.
 
@@ -59,7 +61,7 @@ class Command(BaseCommand):
             "--only",
             default="",
             help="Measure only these rows (comma-separated: balance, devices, "
-            "reservations, import, fifo, books).",
+            "reservations, import, fifo, api, books).",
         )
 
     def handle(self, *args, **options):
