@@ -91,12 +91,13 @@ class Api:
     def bench_api_ledger(self):
         client = self.api_client("bench: ledger")
         first = f"/api/movements/?page_size={LEDGER_PAGE}"
-        url, walked = first, time.perf_counter()
-        for _ in range(DEEP_PAGE - 1):
+        url, page, walked = first, 1, time.perf_counter()
+        while page < DEEP_PAGE:  # a small data set ends sooner: its last page then
             response = client.get(url)
             assert response.status_code == 200, response.content[:300]
-            url = response.json()["next"]
-            assert url, "the ledger ended before page 1,000"
+            if not (following := response.json()["next"]):
+                break
+            url, page = following, page + 1
         walked = time.perf_counter() - walked
         deep = url
 
@@ -115,7 +116,7 @@ class Api:
         ratio = deep_ms / first_ms
         self.row(
             "api_ledger_deep",
-            f"API: the ledger at page {DEEP_PAGE:,} ({LEDGER_PAGE} rows a page) vs page 1",
+            f"API: the ledger at page {page:,} ({LEDGER_PAGE} rows a page) vs page 1",
             deep_ms,
             "ms",
             baseline=first_ms,
