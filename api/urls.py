@@ -38,6 +38,7 @@ urlpatterns = [
     path("docs/", Docs.as_view(), name="docs"),
     path("", include("api.warehouse.urls")),
     path("", include("api.devices_writes")),
+    path("", include("api.billing_writes")),
     path("", include("api.devices.urls")),
     path("", include("api.billing.urls")),
     path("events/", EventFeed.as_view(), name="event_feed"),

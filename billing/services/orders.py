@@ -182,6 +182,8 @@ def order_complete(*, order: Order, actor, now: dt.datetime | None = None) -> Or
     order.status = Order.Status.COMPLETED
     order.completed_at = order.updated_at = now
     order.save(update_fields=["status", "completed_at", "updated_at"])
+    if invoice is not None:  # born posted: its one step, for a billing system that follows
+        document_step(invoice, EventKind.INVOICE_POSTED, actor=actor, now=now)
     document_step(order, EventKind.ORDER_COMPLETED, actor=actor, now=now)
     return order
 
