@@ -157,6 +157,11 @@ def test_the_bench_runs_end_to_end_and_reports_every_row(tmp_path):
     assert "import opening_stock" in text or "import: not available" in text
     rows = {row["key"]: row for row in json.loads(path.read_text())["rows"]}
     assert rows["reservations_oversold"]["figure"] == "0 / 0"
+    # The API's rows: the integrators' confirms through gunicorn oversell nothing, fail none.
+    assert {"api_device_lookup", "api_ledger_deep", "api_confirm_rate"} <= rows.keys()
+    confirms = rows["api_confirm_rate"]["detail"]
+    assert (confirms["oversold"], confirms["errors"]) == (0, [])
+    assert confirms["confirmed"] == confirms["available"]
     # The reservation statement alone is measured for the note, and cleaned up after.
     assert rows["reservations_rate"]["detail"]["floor_orders_per_s"] > 0
     assert not Reservation.objects.filter(document_type="bench").exists()
