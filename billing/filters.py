@@ -17,7 +17,7 @@ def party_text_filter(queryset: QuerySet, value: str, prefix: str = "") -> Query
     fields = ("name", "email", "phone", "vat_number")
     condition = Q()
     for field in fields:
-        condition |= Q(**{f"{prefix}{field}__icontains": value})
+        condition |= Q(**{f"{prefix}{field}__identity_contains": value})
     return queryset.filter(condition)
 
 
@@ -48,7 +48,7 @@ class DocumentFilter(django_filters.FilterSet):
 
     number = django_filters.CharFilter(
         label="Number",
-        lookup_expr="icontains",
+        lookup_expr="identity_contains",
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. 000042"}),
     )
     party = django_filters.CharFilter(

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from devices.models import Device
+from warehouse.identity import identity_trigram_index
 from warehouse.models import MONEY, QUANTITY, ZERO, Location, Party, Product, Warehouse
 
 PRICE = {"max_digits": 14, "decimal_places": 2}
@@ -100,6 +101,8 @@ class Order(Document):
             models.Index(fields=["status", "-created_at"], name="order_status"),
             # The list's order (newest first): a page reads its rows, not the table.
             models.Index(fields=["-created_at", "-id"], name="order_newest"),
+            # A fragment of a number typed in the list's search.
+            identity_trigram_index("number", name="order_number_trgm"),
         ]
 
     def get_absolute_url(self):
@@ -150,6 +153,7 @@ class Invoice(Document):
         indexes = [
             models.Index(fields=["status", "-created_at"], name="invoice_status"),
             models.Index(fields=["-created_at", "-id"], name="invoice_newest"),
+            identity_trigram_index("number", name="invoice_number_trgm"),
         ]
 
     def get_absolute_url(self):

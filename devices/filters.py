@@ -78,7 +78,9 @@ class DeviceFilter(django_filters.FilterSet):
         value = identity_clean(value)  # a scanned or pasted serial: invisible characters gone
         if not value:
             return queryset
-        return queryset.filter(Q(serial__icontains=value) | Q(electronic_id__icontains=value))
+        return queryset.filter(
+            Q(serial__identity_contains=value) | Q(electronic_id__identity_contains=value)
+        )
 
     def filter_owner(self, queryset, name, value):
         value = value.strip()
@@ -86,4 +88,4 @@ class DeviceFilter(django_filters.FilterSet):
             return queryset
         if value.lower() == BUSINESS:
             return queryset.filter(owner__isnull=True)
-        return queryset.filter(owner__name__icontains=value)
+        return queryset.filter(owner__name__identity_contains=value)

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from warehouse.identity import IdentityField, IdentityKey
+from warehouse.identity import IdentityField, IdentityKey, identity_trigram_index
 from warehouse.models import QUANTITY, ZERO, Location, Movement, Party, Product
 
 
@@ -183,6 +183,8 @@ class Device(models.Model):
             models.Index(fields=["state", "product"], name="device_state_product"),
             models.Index(fields=["location", "product"], name="device_location"),
             models.Index(fields=["owner"], name="device_owner"),
+            # A fragment of a serial or electronic id (the device list's search).
+            identity_trigram_index("serial", "electronic_id", name="device_text_trgm"),
         ]
 
     def __str__(self):

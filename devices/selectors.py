@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
+from warehouse.identity import identity_clean, identity_rank
 from warehouse.models import Party, Product
 
 from .filters import DeviceFilter
@@ -92,4 +93,12 @@ def device_search(params):
     filterset = DeviceFilter(params or None, queryset=devices)
     if filterset.is_bound and not filterset.is_valid():
         return filterset, devices.none()
-    return filterset, filterset.qs if filterset.is_bound else devices
+    if not filterset.is_bound:
+        return filterset, devices
+    found = filterset.qs
+    typed = identity_clean(filterset.form.cleaned_data.get("q") or "")
+    if typed:
+        # The serial or electronic id typed whole first, then those starting with it.
+        rank = identity_rank(typed, "serial", "electronic_id")
+        found = found.order_by(rank, *devices.query.order_by)
+    return filterset, found

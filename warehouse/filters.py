@@ -43,7 +43,7 @@ class BalanceFilter(django_filters.FilterSet):
         value = identity_clean(value)  # a SKU pasted with a stray space or full-width letters
         if not value:
             return queryset
-        return queryset.filter(Q(sku__icontains=value) | Q(name__icontains=value))
+        return queryset.filter(Q(sku__identity_contains=value) | Q(name__identity_contains=value))
 
 
 STATUS_CHOICES = [("", "All"), ("true", "Active"), ("false", "Inactive")]
@@ -72,7 +72,7 @@ class ProductFilter(django_filters.FilterSet):
         value = identity_clean(value)  # a SKU pasted with a stray space or full-width letters
         if not value:
             return queryset
-        return queryset.filter(Q(sku__icontains=value) | Q(name__icontains=value))
+        return queryset.filter(Q(sku__identity_contains=value) | Q(name__identity_contains=value))
 
 
 class LocationFilter(django_filters.FilterSet):
@@ -105,7 +105,7 @@ class LocationFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value))
+        return queryset.filter(Q(code__identity_contains=value) | Q(name__identity_contains=value))
 
 
 class MovementFilter(django_filters.FilterSet):
@@ -122,7 +122,7 @@ class MovementFilter(django_filters.FilterSet):
     actor = django_filters.CharFilter(
         label="User", field_name="actor__username", lookup_expr="iexact"
     )
-    reference = django_filters.CharFilter(lookup_expr="icontains")
+    reference = django_filters.CharFilter(lookup_expr="identity_contains")
     date_from = django_filters.DateFilter(
         label="From",
         field_name="created_at",

@@ -34,6 +34,7 @@ import re
 import unicodedata
 
 from django import forms
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 
 from .fields import nul_refuse
@@ -127,3 +128,62 @@ class IdentityField(models.CharField):
 
     def formfield(self, **kwargs):
         return super().formfield(**{"form_class": IdentityCharFormField, **kwargs})
+
+
+class IdentityContains(models.Lookup):
+    """`identity_key(field) LIKE '%' || identity_key(text) || '%'`, the text's `%` `_` literal.
+
+    `serial__identity_contains="0101"`: a fragment typed in any case or form.
+    Written as the trigram indexes on `identity_key(...)` (GIN, `gin_trgm_ops`)
+    are, so a fragment reads the index instead of walking the table.
+    """
+
+    lookup_name = "identity_contains"
+    pattern = "LIKE '%%' || {} || '%%'"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        # Escaped after the key is made: NFKC turns a full-width ％ into a plain %.
+        typed = connection.pattern_esc.format(f"identity_key({rhs})")
+        return f"identity_key({lhs}) {self.pattern.format(typed)}", [*lhs_params, *rhs_params]
+
+
+class IdentityStartsWith(IdentityContains):
+    """`identity_key(field) LIKE identity_key(text) || '%'`: a code's first characters."""
+
+    lookup_name = "identity_startswith"
+    pattern = "LIKE {} || '%%'"
+
+
+models.CharField.register_lookup(IdentityContains)
+models.CharField.register_lookup(IdentityStartsWith)
+
+
+def identity_rank(text: str, *fields: str) -> models.Case:
+    """0 when one of `fields` is the text (by key), 1 when one starts with it, else 2.
+
+    Suggestions and searches order by it first: a whole code typed shows its
+    row before the rows that merely contain it.
+    """
+    exact = models.Q()
+    prefix = models.Q()
+    for field in fields:
+        exact |= models.Q(**{f"{field}__identity": text})
+        prefix |= models.Q(**{f"{field}__identity_startswith": text})
+    return models.Case(
+        models.When(exact, then=models.Value(0)),
+        models.When(prefix, then=models.Value(1)),
+        default=models.Value(2),
+        output_field=models.IntegerField(),
+    )
+
+
+def identity_trigram_index(*fields: str, name: str) -> GinIndex:
+    """A GIN trigram index (pg_trgm) on `identity_key(field)` of each field, for fragments.
+
+    One index of several columns serves a search of any of them (a BitmapOr).
+    """
+    return GinIndex(
+        *(OpClass(IdentityKey(field), name="gin_trgm_ops") for field in fields), name=name
+    )

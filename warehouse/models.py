@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from .identity import IdentityField, IdentityKey
+from .identity import IdentityField, IdentityKey, identity_trigram_index
 
 QUANTITY = {"max_digits": 14, "decimal_places": 3}
 MONEY = {"max_digits": 14, "decimal_places": 4}
@@ -58,6 +58,8 @@ class Product(models.Model):
                 violation_error_message="Another product has this SKU (in another case or form).",
             ),
         ]
+        # A fragment of a SKU or name typed in a search or a suggestion.
+        indexes = [identity_trigram_index("sku", "name", name="product_text_trgm")]
 
     def __str__(self):
         return f"{self.sku} · {self.name}"
@@ -85,7 +87,11 @@ class Party(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "parties"
-        indexes = [models.Index(fields=["kind", "name"])]
+        indexes = [
+            models.Index(fields=["kind", "name"]),
+            # The parties' search (name, e-mail, phone, VAT number) and suggestions (name).
+            identity_trigram_index("name", "email", "phone", "vat_number", name="party_text_trgm"),
+        ]
 
     def __str__(self):
         return self.name
@@ -152,6 +158,7 @@ class Location(models.Model):
                 name="location_virtual_kind_unique",
             ),
         ]
+        indexes = [identity_trigram_index("code", "name", name="location_text_trgm")]
 
     def __str__(self):
         return f"{self.warehouse.code}/{self.code}"
@@ -238,6 +245,7 @@ class Movement(models.Model):
             models.Index(fields=["action", "created_at"], name="movement_action_created"),
             models.Index(fields=["batch"], name="movement_batch"),
             models.Index(fields=["reference"], name="movement_reference"),
+            identity_trigram_index("reference", name="movement_reference_trgm"),
             # Most movements have no serial and no package: those are left out, so
             # a bulk booking of counted goods does not write these indexes.
             models.Index(fields=["serial"], condition=~Q(serial=""), name="movement_serial"),

@@ -26,7 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from .filters import BalanceFilter, FifoFilter, LocationFilter, MovementFilter, ProductFilter
-from .identity import IdentityKey, identity_clean, identity_key
+from .identity import IdentityKey, identity_clean, identity_key, identity_rank
 from .models import (
     MONEY,
     QUANTITY,
@@ -421,29 +421,33 @@ SUGGESTIONS = 20  # options a typed field is offered at most
 def product_suggest(
     *, text: str, traceable: bool | None = None, limit: int = SUGGESTIONS
 ) -> QuerySet[Product]:
-    """Active products whose SKU starts with the text or whose name contains it, by SKU."""
+    """Active products whose SKU starts with the text or whose name contains it.
+
+    The SKU typed whole comes first, then SKUs and names starting with the
+    text, then the rest; by SKU within each.
+    """
     text = identity_clean(text)
     if not text:
         return Product.objects.none()
     products = Product.objects.filter(active=True).filter(
-        Q(sku__istartswith=text) | Q(name__icontains=text)
+        Q(sku__identity_startswith=text) | Q(name__identity_contains=text)
     )
     if traceable is not None:
         products = products.filter(traceable=traceable)
-    return products.order_by("sku")[:limit]
+    return products.order_by(identity_rank(text, "sku", "name"), "sku")[:limit]
 
 
 def party_suggest(
     *, text: str, kind: str | None = None, limit: int = SUGGESTIONS
 ) -> QuerySet[Party]:
-    """Active parties whose name contains the text, by name."""
-    text = text.strip()
+    """Active parties whose name contains the text: the name typed whole first, then by name."""
+    text = identity_clean(text)
     if not text:
         return Party.objects.none()
-    parties = Party.objects.filter(active=True, name__icontains=text)
+    parties = Party.objects.filter(active=True, name__identity_contains=text)
     if kind:
         parties = parties.filter(kind=kind)
-    return parties.order_by("name", "pk")[:limit]
+    return parties.order_by(identity_rank(text, "name"), "name", "pk")[:limit]
 
 
 def location_suggest(
@@ -451,19 +455,24 @@ def location_suggest(
 ) -> QuerySet[Location]:
     """Active real locations whose code starts with the text or whose name contains it.
 
-    Text typed as `WAREHOUSE/CODE` narrows to that warehouse's codes starting with CODE.
+    Text typed as `WAREHOUSE/CODE` narrows to that warehouse's codes starting
+    with CODE. The code typed whole comes first, then codes and names starting
+    with the text, then the rest.
     """
-    text = text.strip()
+    text = identity_clean(text)
     if not text:
         return Location.objects.none()
     locations = real_locations(kinds=kinds)
     if warehouse is not None:
         locations = locations.filter(warehouse_id=warehouse)
     warehouse_code, slash, code = text.partition("/")
-    match = Q(code__istartswith=text) | Q(name__icontains=text)
+    match = Q(code__identity_startswith=text) | Q(name__identity_contains=text)
+    rank = identity_rank(text, "code", "name")
     if slash:
-        match |= Q(warehouse__code__iexact=warehouse_code.strip(), code__istartswith=code.strip())
-    return locations.filter(match)[:limit]
+        code = code.strip()
+        match |= Q(warehouse__code__iexact=warehouse_code.strip(), code__identity_startswith=code)
+        rank = identity_rank(code, "code")
+    return locations.filter(match).order_by(rank, "warehouse__code", "code")[:limit]
 
 
 # --------------------------------------------------------------------------- page searches

@@ -26,7 +26,9 @@ class ApiRentalFilter(django_filters.FilterSet):
     )
     serial = django_filters.CharFilter(label="Serial", method="filter_serial")
     order = django_filters.CharFilter(
-        label="Order number", field_name="order_line__order__number", lookup_expr="icontains"
+        label="Order number",
+        field_name="order_line__order__number",
+        lookup_expr="identity_contains",
     )
     open = django_filters.BooleanFilter(
         label="Not returned yet", field_name="returned_at", lookup_expr="isnull"

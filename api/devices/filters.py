@@ -31,4 +31,4 @@ class ApiDeviceFilter(DeviceFilter):
 
     def filter_holder(self, queryset, name, value):
         value = value.strip()
-        return queryset.filter(holder__name__icontains=value) if value else queryset
+        return queryset.filter(holder__name__identity_contains=value) if value else queryset

@@ -14,12 +14,13 @@ from warehouse.models import Warehouse
 from .api import Api
 from .database import Database
 from .imports import Imports
+from .lookups import Lookups
 from .pages import Pages
 from .report import Report
 from .reservations import Reservations
 
 
-class Bench(Database, Pages, Reservations, Imports, Api, Report):
+class Bench(Database, Pages, Lookups, Reservations, Imports, Api, Report):
     """`manage.py bench`, its options as the command parsed them (README, "Benchmark")."""
 
     def __init__(self, *, stdout, stderr, style):
@@ -48,6 +49,7 @@ class Bench(Database, Pages, Reservations, Imports, Api, Report):
         for key, name, bench in (
             ("balance", "stock balance page", self.bench_balance),
             ("devices", "device list", self.bench_devices),
+            ("lookups", "lookups and suggestions", self.bench_lookups),
             ("reservations", "reservations", self.bench_reservations),
             ("import", "import", self.bench_import),
             ("fifo", "FIFO report", self.bench_fifo),

@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # OpClass in the trigram indexes (warehouse 0016)
     "django.forms",
     "django_htmx",
     "template_partials",

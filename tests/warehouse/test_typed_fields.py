@@ -471,7 +471,8 @@ def test_location_suggestions_match_the_code_prefix_or_the_name(staff_client, wa
     qualified = staff_client.get(url, {"q": "NORTH/a"})
 
     assert suggestions(by_code) == ["main/A-01", "north/A-02"]
-    assert suggestions(by_name) == ["main/A-01", "main/B-01", "north/A-02"]
+    # Names starting with the text first, then those containing it.
+    assert suggestions(by_name) == ["main/A-01", "north/A-02", "main/B-01"]
     assert suggestions(qualified) == ["north/A-02"]
     assertContains(by_code, '<option value="main/A-01">Aisle A, top · Storage</option>')
 
