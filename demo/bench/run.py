@@ -13,13 +13,14 @@ from warehouse.models import Warehouse
 
 from .api import Api
 from .database import Database
+from .deep import Deep
 from .imports import Imports
 from .pages import Pages
 from .report import Report
 from .reservations import Reservations
 
 
-class Bench(Database, Pages, Reservations, Imports, Api, Report):
+class Bench(Database, Pages, Deep, Reservations, Imports, Api, Report):
     """`manage.py bench`, its options as the command parsed them (README, "Benchmark")."""
 
     def __init__(self, *, stdout, stderr, style):
@@ -48,6 +49,7 @@ class Bench(Database, Pages, Reservations, Imports, Api, Report):
         for key, name, bench in (
             ("balance", "stock balance page", self.bench_balance),
             ("devices", "device list", self.bench_devices),
+            ("deep", "deep pages", self.bench_deep),
             ("reservations", "reservations", self.bench_reservations),
             ("import", "import", self.bench_import),
             ("fifo", "FIFO report", self.bench_fifo),
