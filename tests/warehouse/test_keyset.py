@@ -234,14 +234,19 @@ class _MaybeTable(PythonRows, tables.Table):
         row_attrs = {"data-sku": lambda record: record.sku}
 
 
-def _page(rf, query: str, sort: str):
-    products = Product.objects.annotate(
+def _with_maybe():
+    """Products with a column that is NULL for a third of them (their name otherwise)."""
+    return Product.objects.annotate(
         maybe=Case(
             When(name__in=["Part 1", "Part 2"], then=F("name")),
             default=Value(None),
             output_field=CharField(),
         )
     )
+
+
+def _page(rf, query: str, sort: str):
+    products = _with_maybe()
     request = rf.get(f"/products/?{query or f'per_page=5&sort={sort}'}")
     table = _MaybeTable(products)
     keyset_paginate(request, table)
@@ -265,13 +270,7 @@ def test_a_column_with_nulls_pages_through_every_row_once_both_ways(catalogue, s
     """NULLs come last ascending and first descending, as PostgreSQL sorts them."""
     rf = RequestFactory()
     whole = list(
-        Product.objects.annotate(
-            maybe=Case(
-                When(name__in=["Part 1", "Part 2"], then=F("name")),
-                default=Value(None),
-                output_field=CharField(),
-            )
-        )
+        _with_maybe()
         .order_by(sort, "-pk" if sort.startswith("-") else "pk")
         .values_list("sku", flat=True)
     )
