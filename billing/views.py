@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from warehouse.exceptions import WarehouseError
+from warehouse.keyset import keyset_paginate
 from warehouse.models import Party
-from warehouse.web import PER_PAGE_CHOICES, once_only, table_paginate
+from warehouse.web import PER_PAGE_CHOICES, once_only
 from warehouse.web import done as _done
 from warehouse.web import partial_template as _partial
 
@@ -41,11 +42,12 @@ PARTY_DEVICES = 500  # a party page lists at most this many owned devices
 def _table_page(request, *, filterset, rows, table_class, template: str, context: dict):
     """A filtered, sorted, paginated table; htmx gets the table alone."""
     table = table_class(rows)
-    table_paginate(request, table)
+    shown = keyset_paginate(request, table)
     context = {
         "nav": "billing",
         "filter": filterset,
         "table": table,
+        "shown": shown,
         "per_page_choices": PER_PAGE_CHOICES,
         **context,
     }

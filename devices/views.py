@@ -11,13 +11,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from warehouse.exceptions import WarehouseError, fmt
+from warehouse.keyset import keyset_paginate
 from warehouse.models import Product
 from warehouse.web import (
     PER_PAGE_CHOICES,
     dialog_permission,
     model_form_page,
     once_only,
-    paginate_uncounted,
 )
 from warehouse.web import done as _done
 from warehouse.web import partial_template as _partial
@@ -81,7 +81,7 @@ def device_list(request):
     filterset, devices = selectors.device_search(request.GET)
     table = DeviceTable(devices)
     # No COUNT: a serial search scans the devices, and counting would scan them twice.
-    shown = paginate_uncounted(request, table)
+    shown = keyset_paginate(request, table)
     context = {
         "nav": "devices",
         "filter": filterset,

@@ -299,6 +299,9 @@ def package_waiting_list(*, warehouse: Warehouse | None = None):
     return packages
 
 
+FIFO_ROW_KEY = ("product_id", "warehouse__code", "package_number")  # one report row each
+
+
 def fifo_report(*, product: Product | None = None, date_from=None, date_to=None, warehouse=None):
     """FIFO valuation per product and package: received, consumed, remaining, value.
 

@@ -28,6 +28,7 @@ from .forms import (
     location_label,
     party_label,
 )
+from .keyset import POSITION_PARAMS, keyset_paginate
 from .models import (
     CostLayer,
     IncomingPackage,
@@ -52,7 +53,6 @@ from .web import (
     dialog_permission,
     model_form_page,
     once_only,
-    paginate_uncounted,
     table_paginate,
 )
 from .web import done as _done
@@ -79,7 +79,7 @@ def balance(request):
     filterset, warehouse, products = selectors.stock_balance_search(request.GET)
     table = BalanceTable(products)
     # No COUNT: a page costs its 25 rows, however large the catalogue.
-    shown = paginate_uncounted(request, table)
+    shown = keyset_paginate(request, table)
     context = {
         "nav": "inventory",
         "filter": filterset,
@@ -250,7 +250,7 @@ def activity(request):
     batch = request.GET.get("batch")
     table = MovementTable(movements)
     # No COUNT: counting the ledger would make the page as slow as the ledger is long.
-    shown = paginate_uncounted(request, table, per_page_default=50)
+    shown = keyset_paginate(request, table, per_page_default=50)
     context = {
         "nav": "activity",
         "filter": filterset,
@@ -411,15 +411,17 @@ def fifo_report(request):
     filterset, rows, criteria = selectors.fifo_report_search(request.GET)
     totals = selectors.fifo_report_totals(rows)
     table = FifoTable(rows, totals=totals)
-    table_paginate(request, table, per_page_default=50)
+    shown = keyset_paginate(request, table, per_page_default=50, unique=selectors.FIFO_ROW_KEY)
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in POSITION_PARAMS:
+        query.pop(name, None)
     query["format"] = "csv"
     context = {
         "nav": "inventory",
         "filter": filterset,
         "table": table,
         "totals": totals,
+        "shown": shown,
         # An invalid filter shows no row, and no total to set beside them.
         "owned": None if filterset.errors else _owned(criteria),
         "dated": bool(criteria.get("date_from") or criteria.get("date_to")),
@@ -525,7 +527,7 @@ def product_list(request):
     filterset, products = selectors.product_search(request.GET)
     table = ProductTable(products)
     # No COUNT: a search scans the catalogue, and counting would scan it twice.
-    shown = paginate_uncounted(request, table)
+    shown = keyset_paginate(request, table)
     context = {
         "nav": "products",
         "filter": filterset,

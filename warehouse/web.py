@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import RequestConfig
-from django_tables2.paginators import LazyPaginator
 
 from .exceptions import OnceKeyRefused
 from .once import ONCE_FIELD, Outcome, once_run
@@ -68,25 +67,6 @@ def table_paginate(request, table, *, per_page_default: int = 25, paginator_clas
         last = table.paginator.num_pages or 1
         table.paginate(paginator_class=paginator_class, per_page=size, page=last)
     return table
-
-
-def paginate_uncounted(request, table, *, per_page_default: int = 25) -> dict:
-    """Page a table without counting its rows; what the page shows, for its caption.
-
-    For lists whose COUNT would cost as much as the rows (a search scans them
-    all) or grows with the ledger: the page fetches one row more than it
-    shows to know whether a next page exists.
-    """
-    table_paginate(request, table, per_page_default=per_page_default, paginator_class=LazyPaginator)
-    page = table.page
-    count = len(page.object_list) if page else 0
-    first = (page.number - 1) * table.paginator.per_page + 1 if count else 0
-    return {
-        "count": count,
-        "first": first,
-        "last": first + count - 1,
-        "more": bool(page and page.has_next()),
-    }
 
 
 _PK_MARK = 987654321

@@ -13,6 +13,7 @@ from warehouse.models import Warehouse
 
 from .api import Api
 from .database import Database
+from .deep import Deep
 from .imports import Imports
 from .lookups import Lookups
 from .pages import Pages
@@ -20,7 +21,7 @@ from .report import Report
 from .reservations import Reservations
 
 
-class Bench(Database, Pages, Lookups, Reservations, Imports, Api, Report):
+class Bench(Database, Pages, Lookups, Deep, Reservations, Imports, Api, Report):
     """`manage.py bench`, its options as the command parsed them (README, "Benchmark")."""
 
     def __init__(self, *, stdout, stderr, style):
@@ -50,6 +51,7 @@ class Bench(Database, Pages, Lookups, Reservations, Imports, Api, Report):
             ("balance", "stock balance page", self.bench_balance),
             ("devices", "device list", self.bench_devices),
             ("lookups", "lookups and suggestions", self.bench_lookups),
+            ("deep", "deep pages", self.bench_deep),
             ("reservations", "reservations", self.bench_reservations),
             ("import", "import", self.bench_import),
             ("fifo", "FIFO report", self.bench_fifo),

@@ -17,6 +17,7 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 
 from devices import services, stock_booking
 from devices.models import Characteristic, Device, DeviceStatus, InstalledPart, State
+from tests.paging import follow
 from tests.warehouse.factories import (
     LocationFactory,
     PartyFactory,
@@ -310,7 +311,7 @@ def test_list_sorts_and_pages(staff_client, storage):
     book(storage, product, serials=[f"S-{n:02d}" for n in range(30)])
 
     first = staff_client.get(reverse("devices:device_list"))
-    second = staff_client.get(reverse("devices:device_list"), {"page": 2})
+    second = follow(staff_client, first, "next")
     descending = staff_client.get(reverse("devices:device_list"), {"sort": "-serial"})
 
     assert serials_shown(first) == [f"S-{n:02d}" for n in range(25)]

@@ -61,7 +61,7 @@ class Command(BaseCommand):
             "--only",
             default="",
             help="Measure only these rows (comma-separated: balance, devices, "
-            "reservations, import, fifo, api, books).",
+            "lookups, deep, reservations, import, fifo, api, books).",
         )
 
     def handle(self, *args, **options):
