@@ -269,7 +269,8 @@ def embedded_server_stop(pgdata: Path, *, quiet: bool = False) -> None:
 if __name__ == "__main__":
     base = Path(__file__).resolve().parent.parent
     if sys.argv[1:] == ["stop"]:
-        for folder in (".pgdata", ".pgdata-test"):
-            embedded_server_stop(base / folder)
+        for folder in sorted(base.glob(".pgdata*")):  # development, tests, each test worker
+            if folder.is_dir():
+                embedded_server_stop(folder)
     else:
         sys.exit("usage: python -m inventory_site.database stop")
